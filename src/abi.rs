@@ -1,0 +1,223 @@
+//! ABI data of FreeBSD base libraries: soname, DT_NEEDED and every exported
+//! dynamic symbol (type, object size, version node).
+//!
+//! The data lives in `stubs/abi/<release>-<arch>.json`, embedded at compile
+//! time and shared by `bsdx stubs` (to generate authentic stub libraries) and
+//! the auditor. The file is written by [`write_pretty`] so that a symbol is
+//! one line and a regenerated file diffs cleanly.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::OnceLock;
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
+pub const SCHEMA: u32 = 1;
+
+/// ELF symbol type as FreeBSD's `readelf --dyn-syms` calls it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SymKind {
+    Func,
+    Object,
+    Tls,
+    Ifunc,
+    Notype,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Symbol {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: SymKind,
+    /// Size in bytes, recorded for data objects (`object`, `tls`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    /// Version node (`FBSD_1.0`, ...); `None` for unversioned libraries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// A non-default version (`name@VER`, not `name@@VER`): old binaries
+    /// still bind to it, new links cannot.
+    #[serde(default, skip_serializing_if = "is_false", alias = "hidden_version")]
+    pub hidden: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Library {
+    pub soname: String,
+    /// Where the library lives in an installed base (`/lib/libkvm.so.7`).
+    pub path: String,
+    #[serde(default)]
+    pub needed: Vec<String>,
+    #[serde(alias = "exports")]
+    pub symbols: Vec<Symbol>,
+}
+
+impl Library {
+    /// The `-l` name: `libkvm.so.7` -> `kvm`.
+    pub fn link_name(&self) -> &str {
+        link_name(&self.soname)
+    }
+}
+
+/// `libkvm.so.7` -> `kvm`; names that do not follow `lib<name>.so[.N]` are
+/// returned unchanged.
+pub fn link_name(soname: &str) -> &str {
+    let base = soname.split(".so").next().unwrap_or(soname);
+    base.strip_prefix("lib").unwrap_or(base)
+}
+
+/// All shared libraries of one release and architecture.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AbiSet {
+    pub schema: u32,
+    pub release: String,
+    pub arch: String,
+    pub source: String,
+    pub libraries: Vec<Library>,
+}
+
+impl AbiSet {
+    pub fn library(&self, soname: &str) -> Option<&Library> {
+        self.libraries.iter().find(|l| l.soname == soname)
+    }
+
+    pub fn by_link_name(&self, name: &str) -> Option<&Library> {
+        self.libraries.iter().find(|l| l.link_name() == name)
+    }
+
+    /// Sort libraries by soname and symbols by (name, version) so the file
+    /// content depends only on the data, never on the order it was read in.
+    pub fn normalize(&mut self) {
+        self.libraries.sort_by(|a, b| a.soname.cmp(&b.soname));
+        for lib in &mut self.libraries {
+            lib.symbols.sort_by(|a, b| {
+                (&a.name, &a.version, a.hidden).cmp(&(&b.name, &b.version, b.hidden))
+            });
+            lib.symbols.dedup();
+        }
+    }
+
+    /// Convert the layout `readelf`-derived dumps use (`{"libraries": {soname: {exports, needed, path, soname}}}`).
+    pub fn from_dump(text: &str) -> Result<AbiSet> {
+        #[derive(Deserialize)]
+        struct Dump {
+            arch: String,
+            release: String,
+            source: String,
+            libraries: BTreeMap<String, Library>,
+        }
+        let dump: Dump = serde_json::from_str(text).context("not a base ABI dump (expected {arch, release, source, libraries: {soname: {...}}})")?;
+        let mut set = AbiSet {
+            schema: SCHEMA,
+            release: dump.release.trim_end_matches("-RELEASE").to_string(),
+            arch: dump.arch,
+            source: dump.source,
+            libraries: dump.libraries.into_values().collect(),
+        };
+        set.normalize();
+        Ok(set)
+    }
+
+    /// One symbol per line: small diffs when the data is regenerated.
+    pub fn write_pretty(&self) -> String {
+        let mut out = String::new();
+        let q = |s: &str| serde_json::to_string(s).expect("strings serialize");
+        let _ = writeln!(out, "{{");
+        let _ = writeln!(out, "  \"schema\": {},", self.schema);
+        let _ = writeln!(out, "  \"release\": {},", q(&self.release));
+        let _ = writeln!(out, "  \"arch\": {},", q(&self.arch));
+        let _ = writeln!(out, "  \"source\": {},", q(&self.source));
+        let _ = writeln!(out, "  \"libraries\": [");
+        for (i, lib) in self.libraries.iter().enumerate() {
+            let _ = writeln!(out, "    {{");
+            let _ = writeln!(out, "      \"soname\": {},", q(&lib.soname));
+            let _ = writeln!(out, "      \"path\": {},", q(&lib.path));
+            let _ = writeln!(out, "      \"needed\": {},", serde_json::to_string(&lib.needed).expect("serialize"));
+            let _ = writeln!(out, "      \"symbols\": [");
+            for (j, sym) in lib.symbols.iter().enumerate() {
+                let comma = if j + 1 < lib.symbols.len() { "," } else { "" };
+                let _ = writeln!(out, "        {}{comma}", serde_json::to_string(sym).expect("serialize"));
+            }
+            let _ = writeln!(out, "      ]");
+            let comma = if i + 1 < self.libraries.len() { "," } else { "" };
+            let _ = writeln!(out, "    }}{comma}");
+        }
+        let _ = writeln!(out, "  ]");
+        let _ = writeln!(out, "}}");
+        out
+    }
+}
+
+/// The symbol data files shipped in `stubs/abi/`, by `<release>-<arch>` key.
+const EMBEDDED: &[(&str, &str)] = &[("13.5-amd64", include_str!("../stubs/abi/13.5-amd64.json"))];
+
+/// Look up embedded symbol data by its key (`13.5-amd64`).
+pub fn embedded(key: &str) -> Result<&'static AbiSet> {
+    static CACHE: OnceLock<Vec<(&'static str, AbiSet)>> = OnceLock::new();
+    let all = CACHE.get_or_init(|| {
+        EMBEDDED
+            .iter()
+            .map(|(k, text)| {
+                let set: AbiSet = serde_json::from_str(text)
+                    .unwrap_or_else(|e| panic!("embedded stubs/abi/{k}.json is invalid: {e}"));
+                (*k, set)
+            })
+            .collect()
+    });
+    all.iter()
+        .find(|(k, _)| *k == key)
+        .map(|(_, set)| set)
+        .with_context(|| format!("no embedded symbol data named {key}"))
+}
+
+/// Bytes of an embedded data file, for cache keys.
+pub fn embedded_text(key: &str) -> Option<&'static str> {
+    EMBEDDED.iter().find(|(k, _)| *k == key).map(|(_, t)| *t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_embedded_file_loads_and_is_normalized() {
+        for (key, text) in EMBEDDED {
+            let set = embedded(key).unwrap();
+            assert_eq!(set.schema, SCHEMA);
+            assert!(!set.libraries.is_empty());
+            let mut again = set.clone();
+            again.normalize();
+            assert_eq!(&again, set, "{key} is not normalized");
+            assert_eq!(set.write_pretty(), *text, "{key} is not in write_pretty layout");
+        }
+    }
+
+    #[test]
+    fn real_13_5_data_has_what_stubs_need() {
+        let set = embedded("13.5-amd64").unwrap();
+        let kvm = set.library("libkvm.so.7").unwrap();
+        assert_eq!(kvm.path, "/lib/libkvm.so.7");
+        assert!(kvm.symbols.iter().any(|s| s.name == "kvm_openfiles" && s.kind == SymKind::Func && s.version.is_none()));
+        let devstat = set.library("libdevstat.so.7").unwrap();
+        let errbuf = devstat.symbols.iter().find(|s| s.name == "devstat_errbuf").unwrap();
+        assert_eq!((errbuf.kind, errbuf.size), (SymKind::Object, Some(2048)));
+        let procstat = set.library("libprocstat.so.1").unwrap();
+        let hidden: Vec<_> = procstat.symbols.iter().filter(|s| s.name == "procstat_get_vnode_info").collect();
+        assert_eq!(hidden.len(), 3, "one default and two hidden versions");
+        assert_eq!(hidden.iter().filter(|s| !s.hidden).count(), 1);
+        assert_eq!(set.by_link_name("procstat").unwrap().soname, "libprocstat.so.1");
+    }
+
+    #[test]
+    fn link_names() {
+        assert_eq!(link_name("libkvm.so.7"), "kvm");
+        assert_eq!(link_name("libc++.so.1"), "c++");
+        assert_eq!(link_name("pam_unix.so.6"), "pam_unix");
+    }
+}

@@ -1,0 +1,175 @@
+//! The command line, defined with clap derive. Doc comments are the help.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Cross-compile Rust services for FreeBSD from Linux with Zig.
+///
+/// bsdx generates stub libraries or uses a real FreeBSD sysroot, computes the
+/// environment that makes `cargo zigbuild --target x86_64-unknown-freebsd`
+/// link, builds, and creates projects from templates.
+#[derive(Debug, Parser)]
+#[command(name = "bsdx", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print the environment that makes plain `cargo zigbuild --target T` work.
+    ///
+    /// Use it as `eval "$(bsdx env)"`. `bsdx build` applies exactly this
+    /// environment.
+    Env(EnvArgs),
+    /// Build the Cargo project in the current directory for FreeBSD.
+    ///
+    /// Runs `cargo zigbuild --release --target T` with the `bsdx env`
+    /// environment, streams cargo's output to stderr and prints the path of
+    /// each binary it produced on stdout.
+    Build(BuildArgs),
+    /// Generate stub shared libraries for FreeBSD base libraries.
+    ///
+    /// Each stub has the real soname and exactly the real exported symbols
+    /// (functions, data objects of their real size, version nodes), so links
+    /// against it record the right DT_NEEDED and fail on symbols the real
+    /// library lacks.
+    Stubs(StubsArgs),
+    /// Create a new project from a template (default: a Discord bot).
+    New(NewArgs),
+    /// Check that every tool a FreeBSD cross build needs is installed.
+    Doctor(DoctorArgs),
+    /// Maintain the FreeBSD ABI data files in stubs/abi/.
+    #[command(subcommand)]
+    Abi(AbiCommand),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TargetArgs {
+    /// Rust target triple: x86_64-unknown-freebsd or aarch64-unknown-freebsd.
+    #[arg(long, env = "BSDX_TARGET", default_value = crate::target::DEFAULT)]
+    pub target: String,
+    /// FreeBSD release the binary must run on.
+    #[arg(long, env = "BSDX_RELEASE", default_value = "14.4")]
+    pub release: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct LibsArgs {
+    /// Link against the real libraries of an extracted FreeBSD base
+    /// (a directory with lib/ and usr/lib/ as in base.txz).
+    #[arg(long, env = "BSDX_SYSROOT", conflicts_with = "stubs", value_name = "DIR")]
+    pub sysroot: Option<PathBuf>,
+    /// Link against generated stub libraries (the default without --sysroot).
+    #[arg(long)]
+    pub stubs: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Format {
+    Sh,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct EnvArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    #[command(flatten)]
+    pub libs: LibsArgs,
+    /// Output format: `sh` (export lines) or `json`.
+    #[arg(long, value_enum, default_value = "sh")]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    #[command(flatten)]
+    pub libs: LibsArgs,
+    /// Print the result as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Extra arguments for cargo (after `--`), e.g. `-- --bin mybot`.
+    #[arg(last = true, value_name = "CARGO_ARGS")]
+    pub cargo_args: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct StubsArgs {
+    /// FreeBSD release whose sonames and symbols the stubs carry.
+    #[arg(long, env = "BSDX_RELEASE", default_value = "14.4")]
+    pub release: String,
+    /// FreeBSD architecture: amd64 or arm64 (aarch64).
+    #[arg(long, default_value = "amd64")]
+    pub arch: String,
+    /// Directory to create (must not exist, or be empty).
+    #[arg(long, value_name = "DIR", required_unless_present = "list")]
+    pub out: Option<PathBuf>,
+    /// Library to stub, by link name (`kvm`) or soname; repeatable.
+    /// Default: the set bsdx uses for builds.
+    #[arg(long = "lib", value_name = "NAME")]
+    pub libs: Vec<String>,
+    /// List the libraries bsdx has data for, instead of generating.
+    #[arg(long)]
+    pub list: bool,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct NewArgs {
+    /// Project (crate) name: letters, digits, `-`, `_`; starts with a letter.
+    pub name: String,
+    /// Template to start from.
+    #[arg(long, default_value = "bot")]
+    pub template: String,
+    /// Directory to create (default: ./NAME). Must not exist, or be empty.
+    #[arg(long, value_name = "DIR")]
+    pub path: Option<PathBuf>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Also check an extracted FreeBSD base.
+    #[arg(long, env = "BSDX_SYSROOT", value_name = "DIR")]
+    pub sysroot: Option<PathBuf>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AbiCommand {
+    /// Convert a readelf-derived base ABI dump (such as
+    /// base-13.5-amd64-abi.json) into bsdx's data layout.
+    Import {
+        /// The dump to read.
+        dump: PathBuf,
+        /// The data file to write (e.g. stubs/abi/13.5-amd64.json).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Replace --out if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+}

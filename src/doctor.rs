@@ -1,0 +1,101 @@
+//! `bsdx doctor`: is everything a FreeBSD cross build needs here? Each
+//! missing piece comes with the exact command that installs it.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::error::Error;
+use crate::release::{catalog, Release};
+use crate::target::Target;
+use crate::toolchain::{self, StdSource};
+
+#[derive(Debug, Serialize)]
+pub struct Check {
+    pub name: String,
+    pub ok: bool,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub schema: u32,
+    pub target: String,
+    pub release: String,
+    pub checks: Vec<Check>,
+}
+
+impl Report {
+    pub fn ok(&self) -> bool {
+        self.checks.iter().all(|c| c.ok)
+    }
+}
+
+fn from<T>(name: &str, r: Result<T, Error>, detail: impl FnOnce(&T) -> String) -> Check {
+    match r {
+        Ok(v) => Check { name: name.into(), ok: true, detail: detail(&v), fix: None },
+        Err(Error::MissingTool { why, fix, .. }) => Check { name: name.into(), ok: false, detail: why, fix: Some(fix) },
+        Err(e) => Check { name: name.into(), ok: false, detail: e.to_string(), fix: None },
+    }
+}
+
+pub fn run(target: &Target, release: &Release, sysroot: Option<PathBuf>) -> Report {
+    let mut checks = vec![
+        from("rust", toolchain::rust(target), |r| {
+            format!(
+                "{} ({}); std for {}: {}",
+                r.version,
+                r.rustc.display(),
+                target.triple,
+                match &r.std {
+                    StdSource::Prebuilt => "prebuilt".to_string(),
+                    StdSource::FromSource(p) => format!("built from source in {} (-Zbuild-std)", p.display()),
+                }
+            )
+        }),
+        from("zig", toolchain::zig(), |z| format!("{} ({})", z.version, z.display())),
+        from("cargo-zigbuild", toolchain::cargo_zigbuild(), |c| format!("{} ({})", c.version, c.path.display())),
+    ];
+    checks.push(match sysroot {
+        Some(root) => match crate::sysroot::link_dir(&root) {
+            Ok(ld) => Check {
+                name: "libraries".into(),
+                ok: true,
+                detail: format!("sysroot {}: {} shared libraries usable for linking", root.display(), ld.libraries.len()),
+                fix: None,
+            },
+            Err(e) => Check { name: "libraries".into(), ok: false, detail: format!("{e:#}"), fix: None },
+        },
+        None => Check {
+            name: "libraries".into(),
+            ok: true,
+            detail: format!(
+                "no --sysroot: stubs for FreeBSD {} ({}) are generated with zig on first use",
+                release.release,
+                catalog().default_stubs.join(", ")
+            ),
+            fix: None,
+        },
+    });
+    Report { schema: 1, target: target.triple.into(), release: release.release.clone(), checks }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "bsdx doctor: {} for FreeBSD {}", self.target, self.release)?;
+        for c in &self.checks {
+            writeln!(f, "  [{}] {:<15} {}", if c.ok { "ok" } else { "missing" }, c.name, c.detail)?;
+            if let Some(fix) = &c.fix {
+                writeln!(f, "      fix: {fix}")?;
+            }
+        }
+        if self.ok() {
+            writeln!(f, "everything needed is here: `bsdx build` in a Cargo project")
+        } else {
+            writeln!(f, "on Debian/Ubuntu, {} installs all of it", toolchain::SETUP_SCRIPT)
+        }
+    }
+}

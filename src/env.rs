@@ -1,0 +1,190 @@
+//! The cross environment: the one function that decides every variable a
+//! FreeBSD cross build needs. `bsdx env` prints it, `bsdx build` applies it
+//! to cargo, and the Nix devShell exports what `bsdx env` prints.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+use serde::Serialize;
+
+use crate::error::Error;
+use crate::release::{catalog, Release};
+use crate::stubs;
+use crate::sysroot;
+use crate::target::Target;
+use crate::toolchain::{self, StdSource};
+
+pub const SCHEMA: u32 = 1;
+
+/// Where the FreeBSD libraries the linker needs come from.
+#[derive(Debug, Clone)]
+pub enum Libs {
+    Stubs,
+    Sysroot(PathBuf),
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Var {
+    pub name: String,
+    pub value: String,
+    /// One line saying why bsdx sets it.
+    pub why: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CrossEnv {
+    pub schema: u32,
+    pub target: String,
+    pub release: String,
+    pub freebsd_version: u32,
+    /// `stubs` or `sysroot`.
+    pub libs: String,
+    pub sysroot: Option<PathBuf>,
+    pub lib_dir: PathBuf,
+    /// Libraries passed as file operands (cargo-zigbuild drops their `-l`).
+    pub link_args: Vec<PathBuf>,
+    pub rustc: PathBuf,
+    pub cargo: PathBuf,
+    pub rust_version: String,
+    /// std is compiled from source (`-Zbuild-std`): the target has no
+    /// prebuilt std in this toolchain.
+    pub build_std: bool,
+    pub zig: String,
+    pub vars: Vec<Var>,
+}
+
+fn current(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+fn check_path(p: &Path) -> Result<(), Error> {
+    if p.to_string_lossy().chars().any(char::is_whitespace) {
+        return Err(Error::WhitespaceInPath { path: p.to_path_buf() });
+    }
+    Ok(())
+}
+
+/// Decide the environment for building `target` against `release`.
+pub fn compute(target: &Target, release: &Release, libs: &Libs) -> Result<CrossEnv> {
+    let rust = toolchain::rust(target)?;
+    let zig = toolchain::zig()?;
+    let (lib_dir, sonames): (PathBuf, Vec<(String, String)>) = match libs {
+        Libs::Stubs => {
+            let dir = stubs::cached(&zig, release, target)?;
+            let names = catalog()
+                .cargo_zigbuild_filtered
+                .iter()
+                .map(|n| (n.clone(), release.library(n).map(|l| l.soname).unwrap_or_default()))
+                .collect();
+            (dir, names)
+        }
+        Libs::Sysroot(root) => {
+            let ld = sysroot::link_dir(root)?;
+            let names = catalog().cargo_zigbuild_filtered.iter().map(|n| (n.clone(), ld.libraries[n].clone())).collect();
+            (ld.dir, names)
+        }
+    };
+    check_path(&lib_dir)?;
+    let link_args: Vec<PathBuf> = sonames.iter().map(|(_, soname)| lib_dir.join(soname)).collect();
+
+    let mut flags = vec!["-L".to_string(), format!("native={}", lib_dir.display())];
+    for a in &link_args {
+        flags.push("-C".into());
+        flags.push(format!("link-arg={}", a.display()));
+    }
+    let ours = flags.join(" ");
+    let mut vars = Vec::new();
+    let why_flags = format!(
+        "link FreeBSD {} libraries from {}; {} given as files because cargo-zigbuild drops their -l flags",
+        release.release,
+        lib_dir.display(),
+        catalog().cargo_zigbuild_filtered.iter().map(|n| format!("lib{n}")).collect::<Vec<_>>().join(", ")
+    );
+    let merge = |existing: Option<String>, sep: &str, ours: &str| match existing {
+        Some(e) if e.contains(ours) => e,
+        Some(e) => format!("{ours}{sep}{e}"),
+        None => ours.to_string(),
+    };
+    // Cargo ignores target.<triple>.rustflags when RUSTFLAGS or
+    // CARGO_ENCODED_RUSTFLAGS is set, so join whichever wins.
+    if let Some(enc) = current("CARGO_ENCODED_RUSTFLAGS") {
+        vars.push(Var { name: "CARGO_ENCODED_RUSTFLAGS".into(), value: merge(Some(enc), "\x1f", &flags.join("\x1f")), why: why_flags });
+    } else if let Some(rf) = current("RUSTFLAGS") {
+        vars.push(Var { name: "RUSTFLAGS".into(), value: merge(Some(rf), " ", &ours), why: why_flags });
+    } else {
+        let name = format!("{}RUSTFLAGS", target.cargo_env_prefix());
+        vars.push(Var { value: merge(current(&name), " ", &ours), name, why: why_flags });
+    }
+    if rust.differs_from_path {
+        if current("RUSTC").is_none() {
+            vars.push(Var { name: "RUSTC".into(), value: rust.rustc.display().to_string(), why: format!("{} has what {} needs; the rustc on PATH does not", rust.version, target.triple) });
+        }
+        vars.push(Var { name: "CARGO".into(), value: rust.cargo.display().to_string(), why: "the cargo that belongs to that rustc".into() });
+    }
+    let build_std = matches!(rust.std, StdSource::FromSource(_));
+    if build_std {
+        if current("RUSTC_BOOTSTRAP").is_none() {
+            vars.push(Var { name: "RUSTC_BOOTSTRAP".into(), value: "1".into(), why: format!("no prebuilt std for {} in this toolchain: std is built from source, which needs -Z flags", target.triple) });
+        }
+        if current("CARGO_UNSTABLE_BUILD_STD").is_none() {
+            vars.push(Var { name: "CARGO_UNSTABLE_BUILD_STD".into(), value: "std,panic_abort".into(), why: "the config form of -Zbuild-std=std,panic_abort, so plain `cargo zigbuild --target ...` builds std".into() });
+        }
+    }
+    Ok(CrossEnv {
+        schema: SCHEMA,
+        target: target.triple.to_string(),
+        release: release.release.clone(),
+        freebsd_version: release.freebsd_version,
+        libs: match libs { Libs::Stubs => "stubs", Libs::Sysroot(_) => "sysroot" }.into(),
+        sysroot: match libs { Libs::Sysroot(p) => Some(p.clone()), Libs::Stubs => None },
+        lib_dir,
+        link_args,
+        rustc: rust.rustc,
+        cargo: rust.cargo,
+        rust_version: rust.version,
+        build_std,
+        zig: zig.display(),
+        vars,
+    })
+}
+
+/// Quote for POSIX sh.
+pub fn sh_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+impl CrossEnv {
+    /// `export NAME='value'` lines, each after a comment saying why.
+    pub fn to_sh(&self) -> String {
+        let mut out = format!(
+            "# bsdx env: {} for FreeBSD {} ({}), {}\n",
+            self.target,
+            self.release,
+            self.libs,
+            if self.build_std { "std built from source" } else { "prebuilt std" }
+        );
+        for v in &self.vars {
+            out.push_str(&format!("# {}\nexport {}={}\n", v.why.replace('\n', " "), v.name, sh_quote(&v.value)));
+        }
+        out.push_str(&format!("# then: cargo zigbuild --release --target {}\n", self.target));
+        out
+    }
+
+    pub fn apply(&self, mut cmd: duct::Expression) -> duct::Expression {
+        for v in &self.vars {
+            cmd = cmd.env(&v.name, &v.value);
+        }
+        cmd
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting() {
+        assert_eq!(sh_quote("a b"), "'a b'");
+        assert_eq!(sh_quote("it's"), "'it'\\''s'");
+    }
+}

@@ -1,0 +1,30 @@
+//! Errors a user can act on. Each message says what is wrong and what to do.
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("unknown target `{given}`; supported targets: {known}")]
+    UnknownTarget { given: String, known: String },
+
+    #[error("unknown FreeBSD release `{given}`; known releases: {known}")]
+    UnknownRelease { given: String, known: String },
+
+    #[error("{tool} not found: {why}\n  fix: {fix}")]
+    MissingTool { tool: &'static str, why: String, fix: String },
+
+    #[error("the sysroot {sysroot} has no {library} (looked in lib/ and usr/lib/)\n  fix: point --sysroot at a directory extracted from the release's base.txz (it must contain lib/ and usr/lib/), or use --stubs")]
+    SysrootMissingLibrary { sysroot: PathBuf, library: String },
+
+    #[error("`{name}` is not a valid project name: {why}\n  allowed: an ASCII letter first, then letters, digits, `-` or `_` (at most 64 characters), not a Rust keyword or a reserved crate name; no `/`, `\\` or `..`")]
+    BadProjectName { name: String, why: &'static str },
+
+    #[error("unknown template `{given}`; available templates: {known}")]
+    UnknownTemplate { given: String, known: String },
+
+    #[error("{path} already exists and is not empty; bsdx never writes into a non-empty directory\n  fix: choose another --path, or remove it yourself")]
+    NotEmpty { path: PathBuf },
+
+    #[error("path {path} contains whitespace, which cargo cannot carry in RUSTFLAGS\n  fix: set BSDX_CACHE_DIR (or --sysroot) to a path without spaces")]
+    WhitespaceInPath { path: PathBuf },
+}

@@ -1,0 +1,139 @@
+//! Using an extracted FreeBSD base (`--sysroot DIR`, laid out like base.txz:
+//! `lib/`, `usr/lib/`, relative symlinks) for linking.
+//!
+//! bsdx never hands the sysroot's `usr/lib` to the linker: it holds
+//! `libc.so`/`libc++.so` linker scripts with absolute paths that would name
+//! the build machine's files. Instead it builds a clean link directory of
+//! symlinks to the real shared libraries, leaving out everything Zig
+//! provides itself.
+
+use std::collections::BTreeMap;
+use std::path::{Component, Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+
+use crate::cache;
+use crate::error::Error;
+use crate::release::catalog;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LinkDir {
+    pub dir: PathBuf,
+    /// link name (`kvm`) -> soname (`libkvm.so.7`)
+    pub libraries: BTreeMap<String, String>,
+}
+
+/// Resolve `path` (inside `root`) through symlinks, treating absolute link
+/// targets as relative to `root`, as they would be on the FreeBSD host.
+/// Returns `None` if it leaves `root`, loops, or does not exist.
+fn resolve_in(root: &Path, rel: &Path) -> Option<PathBuf> {
+    let mut rel = rel.to_path_buf();
+    for _ in 0..32 {
+        let full = root.join(&rel);
+        let meta = std::fs::symlink_metadata(&full).ok()?;
+        if !meta.file_type().is_symlink() {
+            return meta.is_file().then_some(full);
+        }
+        let target = std::fs::read_link(&full).ok()?;
+        let joined = if target.is_absolute() { target } else { Path::new("/").join(rel.parent()?).join(target) };
+        let mut norm = PathBuf::new();
+        for c in joined.components() {
+            match c {
+                Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
+                Component::ParentDir => {
+                    norm.pop();
+                }
+                Component::Normal(n) => norm.push(n),
+            }
+        }
+        rel = norm;
+    }
+    None
+}
+
+fn elf_soname(path: &Path) -> Option<String> {
+    let bytes = std::fs::read(path).ok()?;
+    let elf = goblin::elf::Elf::parse(&bytes).ok()?;
+    elf.soname.map(str::to_string)
+}
+
+/// Build (or reuse) the clean link directory for `sysroot`.
+pub fn link_dir(sysroot: &Path) -> Result<LinkDir> {
+    let sysroot = std::fs::canonicalize(sysroot)
+        .with_context(|| format!("--sysroot {} does not exist", sysroot.display()))?;
+    if !sysroot.join("lib").is_dir() && !sysroot.join("usr/lib").is_dir() {
+        anyhow::bail!(
+            "--sysroot {} has neither lib/ nor usr/lib/; it must be a directory extracted from a FreeBSD base.txz (tar -xf base.txz -C DIR ./lib ./usr/lib)",
+            sysroot.display()
+        );
+    }
+    let mut found: BTreeMap<String, (String, PathBuf)> = BTreeMap::new();
+    let mut listing = Vec::new();
+    for sub in ["lib", "usr/lib"] {
+        let Ok(entries) = std::fs::read_dir(sysroot.join(sub)) else { continue };
+        let mut names: Vec<String> = entries.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+        names.sort();
+        for name in names {
+            if !(name.starts_with("lib") && name.contains(".so")) {
+                continue;
+            }
+            let Some(real) = resolve_in(&sysroot, &Path::new(sub).join(&name)) else { continue };
+            // Linker scripts (libc.so, libc++.so) and non-ELF files are skipped here.
+            let Some(soname) = elf_soname(&real) else { continue };
+            let link = crate::abi::link_name(&soname).to_string();
+            if catalog().zig_provides(&link) || found.contains_key(&link) {
+                continue;
+            }
+            let meta = std::fs::metadata(&real)?;
+            listing.push(format!("{link}\0{soname}\0{}\0{}", real.display(), meta.len()));
+            found.insert(link, (soname, real));
+        }
+    }
+    for need in &catalog().cargo_zigbuild_filtered {
+        if !found.contains_key(need) {
+            return Err(Error::SysrootMissingLibrary { sysroot: sysroot.clone(), library: format!("lib{need}.so.*") }.into());
+        }
+    }
+    let key = cache::key(&[sysroot.as_os_str().as_encoded_bytes(), listing.join("\n").as_bytes()]);
+    let dir = cache::dir()?.join("linkdirs").join(key);
+    let libraries = found.iter().map(|(k, (s, _))| (k.clone(), s.clone())).collect();
+    if dir.join(".complete").is_file() {
+        return Ok(LinkDir { dir, libraries });
+    }
+    let staging = cache::staging_dir(&dir)?;
+    for (link, (soname, real)) in &found {
+        std::os::unix::fs::symlink(real, staging.path().join(soname))?;
+        let dev = format!("lib{link}.so");
+        if &dev != soname {
+            std::os::unix::fs::symlink(soname, staging.path().join(dev))?;
+        }
+    }
+    std::fs::write(staging.path().join(".complete"), sysroot.as_os_str().as_encoded_bytes())?;
+    if cache::publish(staging, &dir).is_err() && !dir.join(".complete").is_file() {
+        anyhow::bail!("cannot create the link directory {}", dir.display());
+    }
+    Ok(LinkDir { dir, libraries })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolves_relative_and_absolute_links_inside_the_root() {
+        let root = tempfile::tempdir().unwrap();
+        let r = root.path();
+        std::fs::create_dir_all(r.join("lib")).unwrap();
+        std::fs::create_dir_all(r.join("usr/lib")).unwrap();
+        std::fs::write(r.join("lib/libkvm.so.7"), b"x").unwrap();
+        std::os::unix::fs::symlink("../../lib/libkvm.so.7", r.join("usr/lib/libkvm.so")).unwrap();
+        std::os::unix::fs::symlink("/lib/libkvm.so.7", r.join("usr/lib/libabs.so")).unwrap();
+        std::os::unix::fs::symlink("../../../../../etc/passwd", r.join("usr/lib/libevil.so")).unwrap();
+        std::os::unix::fs::symlink("libloop.so", r.join("usr/lib/libloop.so")).unwrap();
+        assert_eq!(resolve_in(r, Path::new("usr/lib/libkvm.so")), Some(r.join("lib/libkvm.so.7")));
+        assert_eq!(resolve_in(r, Path::new("usr/lib/libabs.so")), Some(r.join("lib/libkvm.so.7")));
+        assert_eq!(resolve_in(r, Path::new("usr/lib/libevil.so")), None, "clamped to the root: /etc/passwd does not exist there");
+        assert_eq!(resolve_in(r, Path::new("usr/lib/libloop.so")), None);
+    }
+}
