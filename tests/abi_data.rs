@@ -1,0 +1,16 @@
+//! The shipped ABI data is exactly what `bsdx abi import` makes of the
+//! real FreeBSD 13.5 dump in ../shared.
+
+use crate::support::*;
+
+#[test]
+fn import_of_the_real_13_5_dump_reproduces_the_shipped_file() {
+    let dump = repo().join("../shared/freebsd/base-13.5-amd64-abi.json");
+    assert!(dump.is_file(), "{} is missing: the tests need ../shared beside the checkout", dump.display());
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("13.5-amd64.json");
+    bsdx().args(["abi", "import"]).arg_path(&dump).args(["--out"]).arg_path(&out).run().success().stdout_has("199 libraries");
+    let shipped = std::fs::read(repo().join("stubs/abi/13.5-amd64.json")).unwrap();
+    assert!(std::fs::read(&out).unwrap() == shipped, "stubs/abi/13.5-amd64.json differs from a fresh import");
+    bsdx().args(["abi", "import"]).arg_path(&dump).args(["--out"]).arg_path(&out).run().failure(1).stderr_has("--force");
+}

@@ -1,0 +1,14 @@
+//! bsdx's integration tests: one test binary, running the real `bsdx`
+//! executable against real inputs (generated ELF stubs, constructed
+//! sysroots, real cross builds) and reading its outputs with goblin.
+//!
+//! Cross builds share one cargo target directory (`$BSDX_TEST_TARGET_DIR`,
+//! default `target/tmp/cross`) so std is compiled from source once.
+
+mod support;
+
+mod abi_data;
+mod cross;
+mod env;
+mod new;
+mod stubs;

@@ -1,0 +1,182 @@
+//! A fluent builder around the `bsdx` binary, and ELF helpers.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Shared by every test run: stub cache and cross-build target dir.
+pub fn shared_dir(name: &str) -> PathBuf {
+    let base = std::env::var_os("BSDX_TEST_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cross"));
+    let dir = base.join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+pub struct Bsdx {
+    cmd: Command,
+    shown: Vec<OsString>,
+}
+
+pub fn bsdx() -> Bsdx {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_bsdx"));
+    cmd.env("BSDX_CACHE_DIR", shared_dir("cache"));
+    for v in ["BSDX_TARGET", "BSDX_RELEASE", "BSDX_SYSROOT", "RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "CARGO_TARGET_X86_64_UNKNOWN_FREEBSD_RUSTFLAGS"] {
+        cmd.env_remove(v);
+    }
+    Bsdx { cmd, shown: vec![] }
+}
+
+impl Bsdx {
+    pub fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<OsString>,
+    {
+        for a in args {
+            let a = a.into();
+            self.shown.push(a.clone());
+            self.cmd.arg(a);
+        }
+        self
+    }
+
+    pub fn arg_path(self, p: &Path) -> Self {
+        self.args([p.as_os_str()])
+    }
+
+    pub fn env(mut self, k: &str, v: impl Into<OsString>) -> Self {
+        self.cmd.env(k, v.into());
+        self
+    }
+
+    pub fn env_remove(mut self, k: &str) -> Self {
+        self.cmd.env_remove(k);
+        self
+    }
+
+    pub fn dir(mut self, d: &Path) -> Self {
+        self.cmd.current_dir(d);
+        self
+    }
+
+    pub fn run(mut self) -> Run {
+        let output = self.cmd.output().expect("bsdx runs");
+        Run { output, shown: format!("bsdx {:?}", self.shown) }
+    }
+}
+
+pub struct Run {
+    pub output: Output,
+    shown: String,
+}
+
+impl Run {
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.output.stdout).into_owned()
+    }
+
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.output.stderr).into_owned()
+    }
+
+    fn context(&self) -> String {
+        format!("{}\n--- status: {}\n--- stdout:\n{}\n--- stderr:\n{}", self.shown, self.output.status, self.stdout(), self.stderr())
+    }
+
+    #[track_caller]
+    pub fn success(self) -> Self {
+        assert!(self.output.status.success(), "expected success: {}", self.context());
+        self
+    }
+
+    #[track_caller]
+    pub fn failure(self, code: i32) -> Self {
+        assert_eq!(self.output.status.code(), Some(code), "expected exit {code}: {}", self.context());
+        self
+    }
+
+    #[track_caller]
+    pub fn stderr_has(self, needle: &str) -> Self {
+        assert!(self.stderr().contains(needle), "stderr lacks {needle:?}: {}", self.context());
+        self
+    }
+
+    #[track_caller]
+    pub fn stdout_has(self, needle: &str) -> Self {
+        assert!(self.stdout().contains(needle), "stdout lacks {needle:?}: {}", self.context());
+        self
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout()).unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", self.context()))
+    }
+}
+
+/// Every soname in the FreeBSD base of `release`, from the data bsdx ships
+/// (13.5 libraries, renamed per stubs/releases.json).
+pub fn base_sonames(release: &str) -> Vec<String> {
+    let abi: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(repo().join("stubs/abi/13.5-amd64.json")).unwrap()).unwrap();
+    let cat: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(repo().join("stubs/releases.json")).unwrap()).unwrap();
+    let rel = cat["releases"].as_array().unwrap().iter().find(|r| r["release"] == release).unwrap();
+    let mut names: Vec<String> = abi["libraries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            let s = l["soname"].as_str().unwrap();
+            rel["renamed"][s].as_str().unwrap_or(s).to_string()
+        })
+        .collect();
+    names.extend(rel["added"].as_array().unwrap().iter().map(|s| s.as_str().unwrap().to_string()));
+    names
+}
+
+/// Assert what every binary bsdx builds for FreeBSD x86_64 must satisfy.
+#[track_caller]
+pub fn assert_freebsd_executable(path: &Path, release: &str) -> Vec<String> {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let elf = goblin::elf::Elf::parse(&bytes).expect("an ELF file");
+    assert_eq!(elf.header.e_machine, goblin::elf::header::EM_X86_64, "{}: not x86-64", path.display());
+    assert!(elf.is_64);
+    assert_eq!(elf.interpreter, Some("/libexec/ld-elf.so.1"), "{}: wrong interpreter", path.display());
+    assert!(elf.rpaths.is_empty() && elf.runpaths.is_empty(), "{}: RPATH {:?} RUNPATH {:?}", path.display(), elf.rpaths, elf.runpaths);
+    let base = base_sonames(release);
+    assert!(!elf.libraries.is_empty());
+    for lib in &elf.libraries {
+        assert!(!lib.contains('/'), "{}: NEEDED {lib} is a path", path.display());
+        assert!(base.iter().any(|b| b == lib), "{}: NEEDED {lib} is not a FreeBSD {release} base library", path.display());
+    }
+    elf.libraries.iter().map(|s| s.to_string()).collect()
+}
+
+/// Dynamic symbols a shared object exports: (name, type, size, version).
+pub fn exports(path: &Path) -> Vec<(String, u8, u64, Option<String>, bool)> {
+    let bytes = std::fs::read(path).unwrap();
+    let elf = goblin::elf::Elf::parse(&bytes).unwrap();
+    let mut versions = std::collections::HashMap::new();
+    if let Some(vd) = &elf.verdef {
+        for d in vd.iter() {
+            if let Some(aux) = d.iter().next() {
+                versions.insert(d.vd_ndx, elf.dynstrtab.get_at(aux.vda_name).unwrap_or("").to_string());
+            }
+        }
+    }
+    let vs: Vec<u16> = elf.versym.as_ref().map(|v| v.iter().map(|x| x.vs_val).collect()).unwrap_or_default();
+    elf.dynsyms
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.st_shndx != 0 && s.st_bind() == goblin::elf::sym::STB_GLOBAL)
+        .map(|(i, s)| {
+            let raw = vs.get(i).copied().unwrap_or(1);
+            let hidden = raw & 0x8000 != 0;
+            let ver = versions.get(&(raw & 0x7fff)).cloned().filter(|_| raw & 0x7fff > 1);
+            (elf.dynstrtab.get_at(s.st_name).unwrap().to_string(), s.st_type(), s.st_size, ver, hidden)
+        })
+        .collect()
+}
