@@ -36,6 +36,16 @@ pub enum Command {
     /// against it record the right DT_NEEDED and fail on symbols the real
     /// library lacks.
     Stubs(StubsArgs),
+    /// Audit FreeBSD ELF files: will they run on the release?
+    ///
+    /// Checks machine and class, FreeBSD branding (EI_OSABI, the
+    /// NT_FREEBSD_ABI_TAG note, the interpreter), every DT_NEEDED against the
+    /// release's base, RPATH/RUNPATH build paths, and every undefined symbol
+    /// and symbol version against the release's libraries; reports the oldest
+    /// known release the file runs on. Directories are searched for ELF
+    /// files. Exit status: 0 no errors, 1 errors (--strict: or warnings), 2
+    /// unreadable input.
+    Check(CheckArgs),
     /// Create a new project from a template (default: a Discord bot).
     New(NewArgs),
     /// Check that every tool a FreeBSD cross build needs is installed.
@@ -98,6 +108,29 @@ pub struct BuildArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// ELF files or directories to check.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// FreeBSD release the files must run on.
+    #[arg(long, env = "BSDX_RELEASE", default_value = "14.4")]
+    pub release: String,
+    /// Read the release's real libraries from an extracted base instead of
+    /// bsdx's data (exact symbol checks).
+    #[arg(long, env = "BSDX_SYSROOT", value_name = "DIR")]
+    pub sysroot: Option<PathBuf>,
+    /// Require this target's machine (default: any supported one).
+    #[arg(long)]
+    pub target: Option<String>,
+    /// Print the report as JSON (schema in the README).
+    #[arg(long)]
+    pub json: bool,
+    /// Fail on warnings too.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct StubsArgs {
     /// FreeBSD release whose sonames and symbols the stubs carry.
     #[arg(long, env = "BSDX_RELEASE", default_value = "14.4")]
@@ -152,8 +185,18 @@ pub enum AbiCommand {
     /// Convert a readelf-derived base ABI dump (such as
     /// base-13.5-amd64-abi.json) into bsdx's data layout.
     Import {
-        /// The dump to read.
-        dump: PathBuf,
+        /// The dump to read (omit with --sysroot).
+        #[arg(required_unless_present = "sysroot", conflicts_with = "sysroot")]
+        dump: Option<PathBuf>,
+        /// Read the libraries of an extracted base instead (lib/, usr/lib/).
+        #[arg(long, value_name = "DIR", requires = "release")]
+        sysroot: Option<PathBuf>,
+        /// The release the sysroot is (with --sysroot).
+        #[arg(long)]
+        release: Option<String>,
+        /// The architecture the sysroot is (with --sysroot).
+        #[arg(long, default_value = "amd64")]
+        arch: String,
         /// The data file to write (e.g. stubs/abi/13.5-amd64.json).
         #[arg(long, value_name = "FILE")]
         out: PathBuf,

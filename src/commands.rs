@@ -42,6 +42,16 @@ pub fn run(cli: Cli) -> Result<i32> {
             let env = env::compute(&target, release, &libs(&a.libs))?;
             eprintln!("bsdx: building for {} (FreeBSD {}, {})", env.target, env.release, env.libs);
             let binaries = crate::build::execute(&env, &a.cargo_args)?;
+            for b in &binaries {
+                crate::abitag::brand(b)?;
+            }
+            let report = crate::check::run(&binaries, release, a.libs.sysroot.as_deref(), Some(&target))?;
+            if !binaries.is_empty() {
+                eprint!("{}", report.render(false));
+            }
+            if report.exit_code(false) != 0 {
+                anyhow::bail!("bsdx check found errors in the build output (above); the binaries would not run on FreeBSD {}", release.release);
+            }
             if a.json {
                 print_json(&serde_json::json!({ "schema": 1, "target": env.target, "release": env.release, "binaries": binaries }))?;
             } else {
@@ -113,9 +123,31 @@ pub fn run(cli: Cli) -> Result<i32> {
             }
             Ok(if report.ok() { 0 } else { 1 })
         }
-        Command::Abi(AbiCommand::Import { dump, out, force }) => {
-            let text = std::fs::read_to_string(&dump).with_context(|| format!("cannot read {}", dump.display()))?;
-            let set = crate::abi::AbiSet::from_dump(&text).with_context(|| format!("in {}", dump.display()))?;
+        Command::Check(a) => {
+            let release = catalog().get(&a.release)?;
+            let target = a.target.as_deref().map(Target::parse).transpose()?;
+            let report = crate::check::run(&a.files, release, a.sysroot.as_deref(), target.as_ref())?;
+            if a.json {
+                print_json(&report)?;
+            } else {
+                use std::io::IsTerminal;
+                print!("{}", report.render(std::io::stdout().is_terminal()));
+            }
+            Ok(report.exit_code(a.strict))
+        }
+        Command::Abi(AbiCommand::Import { dump, sysroot, release, arch, out, force }) => {
+            let set = match (&dump, &sysroot) {
+                (_, Some(dir)) => {
+                    let release = release.expect("clap requires --release with --sysroot");
+                    catalog().get(&release)?;
+                    crate::abi::from_sysroot(dir, &release, &arch)?
+                }
+                (Some(dump), None) => {
+                    let text = std::fs::read_to_string(dump).with_context(|| format!("cannot read {}", dump.display()))?;
+                    crate::abi::AbiSet::from_dump(&text).with_context(|| format!("in {}", dump.display()))?
+                }
+                (None, None) => unreachable!("clap requires a dump or --sysroot"),
+            };
             if out.exists() && !force {
                 anyhow::bail!("{} exists; pass --force to replace it", out.display());
             }

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use serde::Serialize;
 
+use crate::abitag;
 use crate::error::Error;
 use crate::release::{catalog, Release};
 use crate::stubs;
@@ -43,6 +44,8 @@ pub struct CrossEnv {
     pub lib_dir: PathBuf,
     /// Libraries passed as file operands (cargo-zigbuild drops their `-l`).
     pub link_args: Vec<PathBuf>,
+    /// Object carrying the `.note.tag` ABI note for `freebsd_version`.
+    pub abi_tag: PathBuf,
     pub rustc: PathBuf,
     pub cargo: PathBuf,
     pub rust_version: String,
@@ -86,19 +89,25 @@ pub fn compute(target: &Target, release: &Release, libs: &Libs) -> Result<CrossE
     };
     check_path(&lib_dir)?;
     let link_args: Vec<PathBuf> = sonames.iter().map(|(_, soname)| lib_dir.join(soname)).collect();
+    let abi_tag = abitag::object(&zig, target, release.freebsd_version)?;
+    check_path(&abi_tag)?;
 
     let mut flags = vec!["-L".to_string(), format!("native={}", lib_dir.display())];
     for a in &link_args {
         flags.push("-C".into());
         flags.push(format!("link-arg={}", a.display()));
     }
+    flags.push("-C".into());
+    flags.push(format!("link-arg={}", abi_tag.display()));
     let ours = flags.join(" ");
     let mut vars = Vec::new();
     let why_flags = format!(
-        "link FreeBSD {} libraries from {}; {} given as files because cargo-zigbuild drops their -l flags",
+        "link FreeBSD {} libraries from {}; {} given as files because cargo-zigbuild drops their -l flags; \
+         link the NT_FREEBSD_ABI_TAG note ({}) Zig does not emit",
         release.release,
         lib_dir.display(),
-        catalog().cargo_zigbuild_filtered.iter().map(|n| format!("lib{n}")).collect::<Vec<_>>().join(", ")
+        catalog().cargo_zigbuild_filtered.iter().map(|n| format!("lib{n}")).collect::<Vec<_>>().join(", "),
+        release.freebsd_version
     );
     let merge = |existing: Option<String>, sep: &str, ours: &str| match existing {
         Some(e) if e.contains(ours) => e,
@@ -139,6 +148,7 @@ pub fn compute(target: &Target, release: &Release, libs: &Libs) -> Result<CrossE
         sysroot: match libs { Libs::Sysroot(p) => Some(p.clone()), Libs::Stubs => None },
         lib_dir,
         link_args,
+        abi_tag,
         rustc: rust.rustc,
         cargo: rust.cargo,
         rust_version: rust.version,

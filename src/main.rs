@@ -1,8 +1,10 @@
 //! bsdx: cross-compile Rust services for FreeBSD from Linux.
 
 mod abi;
+mod abitag;
 mod build;
 mod cache;
+mod check;
 mod cli;
 mod commands;
 mod doctor;

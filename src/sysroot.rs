@@ -52,10 +52,37 @@ fn resolve_in(root: &Path, rel: &Path) -> Option<PathBuf> {
     None
 }
 
-fn elf_soname(path: &Path) -> Option<String> {
-    let bytes = std::fs::read(path).ok()?;
-    let elf = goblin::elf::Elf::parse(&bytes).ok()?;
-    elf.soname.map(str::to_string)
+/// A shared library found in a sysroot.
+pub struct SharedLib {
+    /// Where it is listed, relative to the sysroot (`usr/lib/libkvm.so`).
+    pub listed: PathBuf,
+    /// The file it resolves to, inside the sysroot.
+    pub real: PathBuf,
+    pub soname: String,
+}
+
+/// Every `lib*.so*` entry in `lib/` and `usr/lib/` that resolves (inside the
+/// sysroot) to an ELF file with a DT_SONAME, in a stable order. Linker
+/// scripts, static archives and dangling or escaping links are skipped.
+pub fn shared_libraries(sysroot: &Path) -> Vec<SharedLib> {
+    let mut out = Vec::new();
+    for sub in ["lib", "usr/lib"] {
+        let Ok(entries) = std::fs::read_dir(sysroot.join(sub)) else { continue };
+        let mut names: Vec<String> = entries.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+        names.sort();
+        for name in names {
+            if !(name.starts_with("lib") && name.contains(".so")) {
+                continue;
+            }
+            let listed = Path::new(sub).join(&name);
+            let Some(real) = resolve_in(sysroot, &listed) else { continue };
+            let Ok(bytes) = std::fs::read(&real) else { continue };
+            let Ok(elf) = goblin::elf::Elf::parse(&bytes) else { continue };
+            let Some(soname) = elf.soname.map(str::to_string) else { continue };
+            out.push(SharedLib { listed, real, soname });
+        }
+    }
+    out
 }
 
 /// Build (or reuse) the clean link directory for `sysroot`.
@@ -70,25 +97,14 @@ pub fn link_dir(sysroot: &Path) -> Result<LinkDir> {
     }
     let mut found: BTreeMap<String, (String, PathBuf)> = BTreeMap::new();
     let mut listing = Vec::new();
-    for sub in ["lib", "usr/lib"] {
-        let Ok(entries) = std::fs::read_dir(sysroot.join(sub)) else { continue };
-        let mut names: Vec<String> = entries.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
-        names.sort();
-        for name in names {
-            if !(name.starts_with("lib") && name.contains(".so")) {
-                continue;
-            }
-            let Some(real) = resolve_in(&sysroot, &Path::new(sub).join(&name)) else { continue };
-            // Linker scripts (libc.so, libc++.so) and non-ELF files are skipped here.
-            let Some(soname) = elf_soname(&real) else { continue };
-            let link = crate::abi::link_name(&soname).to_string();
-            if catalog().zig_provides(&link) || found.contains_key(&link) {
-                continue;
-            }
-            let meta = std::fs::metadata(&real)?;
-            listing.push(format!("{link}\0{soname}\0{}\0{}", real.display(), meta.len()));
-            found.insert(link, (soname, real));
+    for lib in shared_libraries(&sysroot) {
+        let link = crate::abi::link_name(&lib.soname).to_string();
+        if catalog().zig_provides(&link) || found.contains_key(&link) {
+            continue;
         }
+        let size = std::fs::metadata(&lib.real)?.len();
+        listing.push(format!("{link}\0{}\0{}\0{size}", lib.soname, lib.real.display()));
+        found.insert(link, (lib.soname, lib.real));
     }
     for need in &catalog().cargo_zigbuild_filtered {
         if !found.contains_key(need) {

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Cold release builds of the bot template, measured side by side in one run:
+#   A  FreeBSD via `bsdx build`                                   (what users run)
+#   B  native Linux: cargo build -Zbuild-std with the same rustc   (the floor)
+#   C  raw `cargo zigbuild` with exactly the flags `bsdx env` prints (bsdx's overhead)
+# Prints A/B (target <= 1.00) and A/C (target <= 1.02). Each build gets a fresh
+# target dir and a fresh Zig cache; crates are fetched before timing starts.
+#   benches/build-ratio.sh [ROUNDS]   (default 1; each round is three cold builds)
+set -euo pipefail
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+rounds="${1:-1}"
+work="$(mktemp -d "${TMPDIR:-/tmp}/bsdx-bench.XXXXXX")"
+trap 'rm -rf "$work"' EXIT
+
+cargo build --release --locked --manifest-path "$repo/Cargo.toml" -q
+bsdx="$repo/target/release/bsdx"
+export BSDX_CACHE_DIR="$work/cache"
+"$bsdx" new bench-bot --path "$work/bot" >/dev/null
+cd "$work/bot"
+eval "$("$bsdx" env)"   # also generates the stubs, outside the timings
+cargo="${CARGO:-cargo}"
+"$cargo" fetch --locked -q
+
+now() { date +%s.%N; }
+timed() { # name, then the command
+  local name=$1; shift
+  local t0 t1
+  export CARGO_TARGET_DIR="$work/t-$name" ZIG_GLOBAL_CACHE_DIR="$work/zig-$name"
+  rm -rf "$CARGO_TARGET_DIR" "$ZIG_GLOBAL_CACHE_DIR"
+  t0=$(now)
+  "$@" >"$work/$name.log" 2>&1 || { echo "build $name failed:"; tail -30 "$work/$name.log"; exit 1; }
+  t1=$(now)
+  awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }'
+}
+host=$(rustc -vV 2>/dev/null | sed -n 's/^host: //p'); host=${host:-x86_64-unknown-linux-gnu}
+sum_a=0; sum_b=0; sum_c=0
+for r in $(seq "$rounds"); do
+  a=$(timed bsdx "$bsdx" build)
+  b=$(timed native env RUSTC_BOOTSTRAP=1 "$cargo" build --release --locked -Zbuild-std=std,panic_abort --target "$host")
+  c=$(timed raw "$cargo" zigbuild --release --locked --target x86_64-unknown-freebsd)
+  printf 'round %s: bsdx build %.1fs  native %.1fs  raw cargo-zigbuild %.1fs\n' "$r" "$a" "$b" "$c"
+  sum_a=$(awk "BEGIN { print $sum_a + $a }"); sum_b=$(awk "BEGIN { print $sum_b + $b }"); sum_c=$(awk "BEGIN { print $sum_c + $c }")
+done
+printf 'bsdx build / native Linux build: %.3f (target <= 1.00)\n' "$(awk "BEGIN { print $sum_a / $sum_b }")"
+printf 'bsdx build / raw cargo zigbuild: %.3f (target <= 1.02)\n' "$(awk "BEGIN { print $sum_a / $sum_c }")"
