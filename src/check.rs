@@ -231,7 +231,7 @@ fn requirements(elf: &Elf) -> Vec<Requirement> {
             Some((f, v)) if idx >= 2 => (Some(f.clone()), Some(v.clone())),
             _ => (None, None),
         };
-        reqs.push(Requirement { name: name.to_string(), file, version });
+        reqs.push(Requirement { name: escape(name), file: file.map(|f| escape(&f)), version: version.map(|v| escape(&v)) });
     }
     reqs
 }
@@ -370,6 +370,7 @@ fn check_bytes(path: &Path, bytes: &[u8], bases: &[Base], target_idx: usize, wan
         r.unchecked.push("statically linked: no libraries or symbols to resolve".into());
     }
     let mut unknown_libs = std::collections::BTreeSet::new();
+    let mut host_provided = Vec::new();
     for (i, b) in bases.iter().enumerate() {
         let mut ok = needed.iter().all(|n| !n.contains('/') && b.has_soname(n));
         for req in &reqs {
@@ -380,23 +381,22 @@ fn check_bytes(path: &Path, bytes: &[u8], bases: &[Base], target_idx: usize, wan
                         unknown_libs.insert(req.file.clone().unwrap_or_else(|| "one of the NEEDED libraries".into()));
                     }
                 }
+                // A shared object may take symbols from the program that loads it.
+                Lookup::Missing if !is_exec => {
+                    if i == target_idx {
+                        host_provided.push(req.display());
+                    }
+                }
                 Lookup::Missing => {
                     ok = false;
                     if i != target_idx {
                         continue;
                     }
                     let shown = req.display();
-                    let (level, code) = match (&req.version, is_exec, b.exact) {
-                        (_, false, _) => (Level::Info, "unresolved-in-library"),
-                        (_, true, false) => (Level::Warning, "symbol-not-in-data"),
-                        (Some(_), true, true) => (Level::Error, "missing-symbol-version"),
-                        (None, true, true) => (Level::Error, "missing-symbol"),
-                    };
-                    let message = match code {
-                        "unresolved-in-library" => format!("{shown} is provided by none of its NEEDED libraries in FreeBSD {release}; fine if the program loading this object provides it (a plugin's host API)"),
-                        "symbol-not-in-data" => format!("{shown} is not in bsdx's symbol data for FreeBSD {release} ({}); check with --sysroot against the real base", base.description),
-                        "missing-symbol-version" => format!("FreeBSD {release} does not export {shown}: ld-elf.so.1 will refuse to start it; build with --release {release} (or an older one)"),
-                        _ => format!("no NEEDED library of FreeBSD {release} exports {shown}: the binary was linked against a library (or stub) that has it, the real one does not"),
+                    let (level, code, message) = match (&req.version, b.exact) {
+                        (_, false) => (Level::Warning, "symbol-not-in-data", format!("{shown} is not in bsdx's symbol data for FreeBSD {release} ({}); check with --sysroot against the real base", base.description)),
+                        (Some(_), true) => (Level::Error, "missing-symbol-version", format!("FreeBSD {release} does not export {shown}: ld-elf.so.1 will refuse to start it; build with --release {release} (or older)")),
+                        (None, true) => (Level::Error, "missing-symbol", format!("no NEEDED library of FreeBSD {release} exports {shown}: it was linked against a library (or stub) that has it, the real one does not")),
                     };
                     find(level, code, &shown, message);
                 }
@@ -406,8 +406,27 @@ fn check_bytes(path: &Path, bytes: &[u8], bases: &[Base], target_idx: usize, wan
             r.runs_on.push(b.release.release.clone());
         }
     }
+    if !host_provided.is_empty() {
+        let shown: Vec<&str> = host_provided.iter().take(5).map(String::as_str).collect();
+        find(
+            Level::Info,
+            "host-provided-symbols",
+            &host_provided.join(" "),
+            format!(
+                "{} undefined symbol(s) ({}{}) are in none of its NEEDED libraries: fine if the program that loads this object provides them (a plugin's host API)",
+                host_provided.len(),
+                shown.join(", "),
+                if host_provided.len() > 5 { ", …" } else { "" }
+            ),
+        );
+    }
     if !dynamic && r.findings.iter().all(|f| f.level != Level::Error) {
-        r.runs_on = bases.iter().map(|b| b.release.release.clone()).collect();
+        // Nothing to resolve: the kernel ABI it was built for is the bound.
+        r.runs_on = bases
+            .iter()
+            .filter(|b| tag.is_none_or(|t| b.release.freebsd_version / 1000 >= t / 1000))
+            .map(|b| b.release.release.clone())
+            .collect();
     }
     for lib in unknown_libs {
         r.unchecked.push(format!("symbols from {} not checked: no symbol data for it", escape(&lib)));

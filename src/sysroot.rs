@@ -54,8 +54,6 @@ fn resolve_in(root: &Path, rel: &Path) -> Option<PathBuf> {
 
 /// A shared library found in a sysroot.
 pub struct SharedLib {
-    /// Where it is listed, relative to the sysroot (`usr/lib/libkvm.so`).
-    pub listed: PathBuf,
     /// The file it resolves to, inside the sysroot.
     pub real: PathBuf,
     pub soname: String,
@@ -79,7 +77,7 @@ pub fn shared_libraries(sysroot: &Path) -> Vec<SharedLib> {
             let Ok(bytes) = std::fs::read(&real) else { continue };
             let Ok(elf) = goblin::elf::Elf::parse(&bytes) else { continue };
             let Some(soname) = elf.soname.map(str::to_string) else { continue };
-            out.push(SharedLib { listed, real, soname });
+            out.push(SharedLib { real, soname });
         }
     }
     out

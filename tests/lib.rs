@@ -8,6 +8,7 @@
 mod support;
 
 mod abi_data;
+mod check;
 mod cross;
 mod env;
 mod new;
