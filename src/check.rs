@@ -107,17 +107,19 @@ enum Lookup {
 }
 
 impl<'a> Base<'a> {
-    pub fn embedded(release: &'a Release) -> Base<'a> {
+    pub fn embedded(release: &'a Release, machine: &str) -> Base<'a> {
         Base {
             release,
-            sets: vec![(release.abi(), &release.renamed)],
+            sets: release.layers(machine).into_iter().map(|set| (set, &release.renamed)).collect(),
             exact: release.symbols_are_exact(),
             description: if release.symbols_are_exact() {
                 format!("FreeBSD {} base symbol data shipped with bsdx", release.release)
             } else {
                 format!(
                     "FreeBSD {} sonames; symbol lists from {} (bsdx has no full symbol data for {}; pass --sysroot for exact checks)",
-                    release.release, release.symbols, release.release
+                    release.release,
+                    release.symbol_keys(machine).join(" + "),
+                    release.release
                 )
             },
         }
@@ -127,20 +129,24 @@ impl<'a> Base<'a> {
         Base { release, sets: vec![(set, &NO_RENAMES)], exact: true, description: format!("the libraries of the sysroot {}", dir.display()) }
     }
 
-    fn library(&self, soname: &str) -> Option<&'a crate::abi::Library> {
-        self.sets.iter().find_map(|(set, renamed)| {
-            let original = renamed.iter().find(|(_, new)| *new == soname).map(|(old, _)| old.as_str());
-            match original {
-                Some(old) => set.library(old),
-                // A library renamed away in this release is not there under its old name.
-                None if renamed.contains_key(soname) => None,
-                None => set.library(soname),
-            }
-        })
+    /// Every layer's version of the library known as `soname` in this release.
+    fn libraries(&self, soname: &str) -> Vec<&'a crate::abi::Library> {
+        self.sets
+            .iter()
+            .filter_map(|(set, renamed)| {
+                let original = renamed.iter().find(|(_, new)| *new == soname).map(|(old, _)| old.as_str());
+                match original {
+                    Some(old) => set.library(old),
+                    // A library renamed away in this release is not there under its old name.
+                    None if renamed.contains_key(soname) => None,
+                    None => set.library(soname),
+                }
+            })
+            .collect()
     }
 
     pub fn has_soname(&self, soname: &str) -> bool {
-        self.library(soname).is_some() || self.release.added.iter().any(|a| a == soname)
+        !self.libraries(soname).is_empty() || self.release.added.iter().any(|a| a == soname)
     }
 
     fn lookup(&self, req: &Requirement, needed: &[String]) -> Lookup {
@@ -152,19 +158,24 @@ impl<'a> Base<'a> {
                 .any(|s| version.is_none() || s.version.as_deref() == version)
         };
         match (&req.file, &req.version) {
-            (Some(file), Some(version)) => match self.library(file) {
-                Some(lib) if exports(lib, Some(version)) => Lookup::Found,
-                Some(_) => Lookup::Missing,
-                None => Lookup::Unknown,
-            },
+            (Some(file), Some(version)) => {
+                let libs = self.libraries(file);
+                if libs.iter().any(|lib| exports(lib, Some(version))) {
+                    Lookup::Found
+                } else if libs.is_empty() {
+                    Lookup::Unknown
+                } else {
+                    Lookup::Missing
+                }
+            }
             _ => {
                 let mut unknown = false;
                 for n in needed {
-                    match self.library(n) {
-                        Some(lib) if exports(lib, None) => return Lookup::Found,
-                        Some(_) => {}
-                        None => unknown = true,
+                    let libs = self.libraries(n);
+                    if libs.iter().any(|lib| exports(lib, None)) {
+                        return Lookup::Found;
                     }
+                    unknown |= libs.is_empty();
                 }
                 if unknown { Lookup::Unknown } else { Lookup::Missing }
             }
@@ -485,17 +496,24 @@ pub fn run(files: &[PathBuf], release: &Release, sysroot: Option<&Path>, want: O
         Some(dir) => Some(crate::abi::from_sysroot(dir, &release.release, "sysroot")?),
         None => None,
     };
-    let mut bases: Vec<Base> = catalog().releases.iter().map(Base::embedded).collect();
     let target_idx = catalog().releases.iter().position(|r| r.release == release.release).expect("release comes from the catalog");
-    if let (Some(set), Some(dir)) = (&sysroot_set, sysroot) {
-        bases[target_idx] = Base::sysroot(&catalog().releases[target_idx], set, dir);
-    }
+    let bases_for = |machine: &str| {
+        let mut bases: Vec<Base> = catalog().releases.iter().map(|r| Base::embedded(r, machine)).collect();
+        if let (Some(set), Some(dir)) = (&sysroot_set, sysroot) {
+            bases[target_idx] = Base::sysroot(&catalog().releases[target_idx], set, dir);
+        }
+        bases
+    };
+    let (amd64, arm64) = (bases_for("amd64"), bases_for("arm64"));
     let mut reports = Vec::new();
     for path in expand(files) {
         let report = match std::fs::read(&path) {
-            Ok(bytes) => check_bytes(&path, &bytes, &bases, target_idx, want),
+            Ok(bytes) => {
+                let arm = bytes.len() > 20 && u16::from_le_bytes([bytes[18], bytes[19]]) == header::EM_AARCH64;
+                check_bytes(&path, &bytes, if arm { &arm64 } else { &amd64 }, target_idx, want)
+            }
             Err(e) => {
-                let mut r = check_bytes(&path, &[], &bases, target_idx, want);
+                let mut r = check_bytes(&path, &[], &amd64, target_idx, want);
                 r.unreadable = Some(format!("cannot read: {e}"));
                 r
             }
@@ -506,7 +524,7 @@ pub fn run(files: &[PathBuf], release: &Release, sysroot: Option<&Path>, want: O
     Ok(Report {
         schema: SCHEMA,
         release: release.release.clone(),
-        data: bases[target_idx].description.clone(),
+        data: amd64[target_idx].description.clone(),
         errors: count(Level::Error),
         warnings: count(Level::Warning),
         unreadable: reports.iter().filter(|r| r.unreadable.is_some()).count(),
@@ -573,8 +591,8 @@ mod tests {
     #[test]
     fn renamed_sonames_per_release() {
         let c = catalog();
-        let b13 = Base::embedded(c.get("13.5").unwrap());
-        let b15 = Base::embedded(c.get("15.0").unwrap());
+        let b13 = Base::embedded(c.get("13.5").unwrap(), "amd64");
+        let b15 = Base::embedded(c.get("15.0").unwrap(), "amd64");
         assert!(b13.has_soname("libutil.so.9") && !b13.has_soname("libutil.so.10"));
         assert!(b15.has_soname("libutil.so.10") && !b15.has_soname("libutil.so.9"));
         assert!(b15.has_soname("libsys.so.7"));
@@ -583,7 +601,7 @@ mod tests {
     #[test]
     fn garbage_never_panics() {
         let c = catalog();
-        let bases: Vec<Base> = c.releases.iter().map(Base::embedded).collect();
+        let bases: Vec<Base> = c.releases.iter().map(|r| Base::embedded(r, "amd64")).collect();
         let mut seed = 0x2545F4914F6CDD1Du64;
         for len in [0usize, 1, 4, 16, 52, 64, 200, 4096] {
             for _ in 0..64 {

@@ -185,9 +185,12 @@ pub enum AbiCommand {
     /// Convert a readelf-derived base ABI dump (such as
     /// base-13.5-amd64-abi.json) into bsdx's data layout.
     Import {
-        /// The dump to read (omit with --sysroot).
-        #[arg(required_unless_present = "sysroot", conflicts_with = "sysroot")]
+        /// The dump to read (omit with --sysroot or --zig-abilists).
+        #[arg(required_unless_present_any = ["sysroot", "zig_abilists"], conflicts_with_all = ["sysroot", "zig_abilists"])]
         dump: Option<PathBuf>,
+        /// Read Zig's lib/libc/freebsd/abilists (FreeBSD 14.x libc family) for --arch.
+        #[arg(long, value_name = "FILE", conflicts_with = "sysroot")]
+        zig_abilists: Option<PathBuf>,
         /// Read the libraries of an extracted base instead (lib/, usr/lib/).
         #[arg(long, value_name = "DIR", requires = "release")]
         sysroot: Option<PathBuf>,

@@ -135,8 +135,16 @@ pub fn run(cli: Cli) -> Result<i32> {
             }
             Ok(report.exit_code(a.strict))
         }
-        Command::Abi(AbiCommand::Import { dump, sysroot, release, arch, out, force }) => {
+        Command::Abi(AbiCommand::Import { dump, zig_abilists, sysroot, release, arch, out, force }) => {
             let set = match (&dump, &sysroot) {
+                _ if zig_abilists.is_some() => {
+                    let file = zig_abilists.expect("checked");
+                    let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+                    let target = Target::from_arch(&arch)?;
+                    let zig = crate::toolchain::zig().map(|z| z.version).unwrap_or_else(|_| "unknown".into());
+                    crate::abi::from_zig_abilists(&bytes, &format!("{}-none", target.zig), target.machine, &zig)
+                        .with_context(|| format!("in {}", file.display()))?
+                }
                 (_, Some(dir)) => {
                     let release = release.expect("clap requires --release with --sysroot");
                     catalog().get(&release)?;

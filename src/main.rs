@@ -16,6 +16,7 @@ mod stubs;
 mod sysroot;
 mod target;
 mod toolchain;
+mod zig_abilists;
 
 use clap::Parser;
 

@@ -28,9 +28,9 @@ pub struct Release {
     pub freebsd_version: u32,
     /// `false` when `freebsd_version` is a lower bound.
     pub exact: bool,
-    /// Key of the symbol data (`stubs/abi/<key>.json`) this release's
-    /// symbols are approximated by.
-    pub symbols: String,
+    /// Keys of the symbol data (`stubs/abi/<key>.json`, `{arch}` replaced
+    /// by `amd64`/`arm64`) whose union approximates this release's exports.
+    pub symbols: Vec<String>,
     #[serde(default)]
     pub renamed: BTreeMap<String, String>,
     #[serde(default)]
@@ -61,20 +61,28 @@ impl Catalog {
 }
 
 impl Release {
-    /// The symbol data this release is approximated by.
-    pub fn abi(&self) -> &'static AbiSet {
-        abi::embedded(&self.symbols).expect("catalog names embedded symbol data (unit-tested)")
+    /// The symbol data keys for a FreeBSD machine (`amd64`, `arm64`).
+    pub fn symbol_keys(&self, machine: &str) -> Vec<String> {
+        self.symbols.iter().map(|k| k.replace("{arch}", machine)).collect()
+    }
+
+    /// The symbol data layers this release is approximated by, for `machine`.
+    pub fn layers(&self, machine: &str) -> Vec<&'static AbiSet> {
+        self.symbol_keys(machine)
+            .iter()
+            .map(|k| abi::embedded(k).expect("catalog names embedded symbol data (unit-tested)"))
+            .collect()
     }
 
     /// True when the symbol lists come from this very release.
     pub fn symbols_are_exact(&self) -> bool {
-        self.symbols.starts_with(&format!("{}-", self.release))
+        self.symbols.len() == 1 && self.symbols[0].starts_with(&format!("{}-", self.release))
     }
 
     /// The library with link name `name` as this release ships it: the
-    /// symbol data's library with this release's soname.
+    /// first layer's library with this release's soname.
     pub fn library(&self, link_name: &str) -> Option<Library> {
-        let mut lib = self.abi().by_link_name(link_name)?.clone();
+        let mut lib = self.layers("amd64").into_iter().find_map(|set| set.by_link_name(link_name))?.clone();
         if let Some(new) = self.renamed.get(&lib.soname) {
             lib.path = lib.path.replace(&lib.soname, new);
             lib.soname = new.clone();
@@ -85,13 +93,14 @@ impl Release {
     /// Every soname in this release's base.
     pub fn sonames(&self) -> Vec<String> {
         let mut names: Vec<String> = self
-            .abi()
-            .libraries
+            .layers("amd64")
             .iter()
+            .flat_map(|set| &set.libraries)
             .map(|l| self.renamed.get(&l.soname).cloned().unwrap_or_else(|| l.soname.clone()))
             .chain(self.added.iter().cloned())
             .collect();
         names.sort();
+        names.dedup();
         names
     }
 }
@@ -106,9 +115,11 @@ mod tests {
         assert_eq!(c.schema, 1);
         c.get(&c.default_release).unwrap();
         for r in &c.releases {
-            let abi = r.abi();
-            for old in r.renamed.keys() {
-                assert!(abi.library(old).is_some(), "{}: renames {old}, which the symbol data lacks", r.release);
+            for machine in ["amd64", "arm64"] {
+                let layers = r.layers(machine);
+                for old in r.renamed.keys() {
+                    assert!(layers.iter().any(|l| l.library(old).is_some()), "{}: renames {old}, which the symbol data lacks", r.release);
+                }
             }
         }
         for name in c.default_stubs.iter().chain(&c.cargo_zigbuild_filtered) {

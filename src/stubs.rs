@@ -199,7 +199,7 @@ pub fn generate(zig: &Zig, release: &Release, target: &Target, libs: &[Library],
         schema: 1,
         release: release.release.clone(),
         target: target.triple.to_string(),
-        symbols_from: release.symbols.clone(),
+        symbols_from: release.symbol_keys(target.machine).join(" + "),
         zig: zig.version.clone(),
         libraries: libs
             .iter()
@@ -218,7 +218,7 @@ pub fn generate(zig: &Zig, release: &Release, target: &Target, libs: &[Library],
 /// cache. Returns the directory.
 pub fn cached(zig: &Zig, release: &Release, target: &Target) -> Result<PathBuf> {
     let names = &catalog().default_stubs;
-    let data = crate::abi::embedded_text(&release.symbols).unwrap_or_default();
+    let data: String = release.symbol_keys(target.machine).iter().filter_map(|k| crate::abi::embedded_text(k)).collect();
     let key = cache::key(&[
         env!("CARGO_PKG_VERSION").as_bytes(),
         crate::release::CATALOG_TEXT.as_bytes(),

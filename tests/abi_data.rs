@@ -14,3 +14,21 @@ fn import_of_the_real_13_5_dump_reproduces_the_shipped_file() {
     assert!(std::fs::read(&out).unwrap() == shipped, "stubs/abi/13.5-amd64.json differs from a fresh import");
     bsdx().args(["abi", "import"]).arg_path(&dump).args(["--out"]).arg_path(&out).run().failure(1).stderr_has("--force");
 }
+
+#[test]
+fn import_of_zigs_abilists_reproduces_the_shipped_files() {
+    let zig_lib = std::process::Command::new("python3")
+        .args(["-c", "import ziglang, os; print(os.path.dirname(ziglang.__file__))"])
+        .output()
+        .expect("python3 runs");
+    let dir = String::from_utf8_lossy(&zig_lib.stdout).trim().to_string();
+    let lists = std::path::Path::new(&dir).join("lib/libc/freebsd/abilists");
+    assert!(lists.is_file(), "{} missing: install ziglang==0.15.2 (.ci/setup-debian)", lists.display());
+    let tmp = tempfile::tempdir().unwrap();
+    for arch in ["amd64", "arm64"] {
+        let out = tmp.path().join(format!("{arch}.json"));
+        bsdx().args(["abi", "import", "--zig-abilists"]).arg_path(&lists).args(["--arch", arch, "--out"]).arg_path(&out).run().success().stdout_has("9 libraries");
+        let shipped = std::fs::read(repo().join(format!("stubs/abi/zig-14-libc-{arch}.json"))).unwrap();
+        assert!(std::fs::read(&out).unwrap() == shipped, "stubs/abi/zig-14-libc-{arch}.json differs from a fresh import");
+    }
+}

@@ -103,6 +103,10 @@ fn sonames_and_symbols_per_release() {
     assert_eq!(f["item"], "secure_getenv@FBSD_1.7 (libc.so.7)");
     assert!(f["message"].as_str().unwrap().contains("ld-elf.so.1 will refuse"), "{f}");
     assert_ne!(r13["files"][0]["min_release"], "13.5");
+    // 14.x's libc family comes from Zig's 14.x lists: found, no warning.
+    let r14 = check(&[&sg], &["--release", "14.4"]).success().json();
+    assert_eq!(codes(&r14, 0), ["no-abi-tag"], "{r14}");
+    assert_eq!(r14["files"][0]["min_release"], "14.2");
 }
 
 /// A library stub as hand-written ones are: `libkvm.so.7` with a function the
