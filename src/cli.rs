@@ -50,6 +50,9 @@ pub enum Command {
     New(NewArgs),
     /// Check that every tool a FreeBSD cross build needs is installed.
     Doctor(DoctorArgs),
+    /// Download, verify and extract FreeBSD base sysroots (no Nix needed).
+    #[command(subcommand)]
+    Sysroot(crate::base_txz::SysrootCommand),
     /// Maintain the FreeBSD ABI data files in stubs/abi/.
     #[command(subcommand)]
     Abi(AbiCommand),

@@ -135,6 +135,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             }
             Ok(report.exit_code(a.strict))
         }
+        Command::Sysroot(cmd) => crate::base_txz::run(cmd),
         Command::Abi(AbiCommand::Import { dump, zig_abilists, sysroot, release, arch, out, force }) => {
             let set = match (&dump, &sysroot) {
                 _ if zig_abilists.is_some() => {

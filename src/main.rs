@@ -2,6 +2,7 @@
 
 mod abi;
 mod abitag;
+mod base_txz;
 mod build;
 mod cache;
 mod check;
