@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# `bsdx check` on a ~100 MB FreeBSD ELF (generated: a zig-built FreeBSD
+# executable plus a 100 MB section of random bytes), side by side with
+# `readelf -a -W` on the same file in the same run. Prints both medians and
+# their ratio; the target is a median <= 50 ms for bsdx check.
+#   benches/check.sh [RUNS]   (default 21)
+set -euo pipefail
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+runs="${1:-21}"
+work="$(mktemp -d "${TMPDIR:-/tmp}/bsdx-check-bench.XXXXXX")"
+trap 'rm -rf "$work"' EXIT
+
+cargo build --release --locked --manifest-path "$repo/Cargo.toml" -q
+bsdx="$repo/target/release/bsdx"
+if python3 -m ziglang version >/dev/null 2>&1; then zig=(python3 -m ziglang); else zig=(zig); fi
+printf '#include <stdio.h>\nint main(void) { puts("hi"); return 0; }\n' >"$work/hello.c"
+"${zig[@]}" cc -target x86_64-freebsd -O2 -o "$work/hello" "$work/hello.c"
+head -c 100000000 /dev/urandom >"$work/blob"
+objcopy --add-section .bench_blob="$work/blob" --set-section-flags .bench_blob=contents,readonly "$work/hello" "$work/big"
+rm "$work/blob"
+size=$(stat -c %s "$work/big")
+
+median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+time_ms() { # command...; prints wall milliseconds
+  local t0 t1
+  t0=$(date +%s%N); "$@" >/dev/null 2>&1 || true; t1=$(date +%s%N)
+  echo $(( (t1 - t0) / 1000 ))
+}
+"$bsdx" check --json "$work/big" >/dev/null || true   # warm the page cache
+readelf -a -W "$work/big" >/dev/null
+b=(); r=()
+for _ in $(seq "$runs"); do
+  b+=("$(time_ms "$bsdx" check --json "$work/big")")
+  r+=("$(time_ms readelf -a -W "$work/big")")
+done
+mb=$(printf '%s\n' "${b[@]}" | median)
+mr=$(printf '%s\n' "${r[@]}" | median)
+printf 'file: %d bytes\n' "$size"
+printf 'bsdx check --json: median %.1f ms over %d runs (target <= 50 ms)\n' "$(awk "BEGIN { print $mb / 1000 }")" "$runs"
+printf 'readelf -a -W:     median %.1f ms\n' "$(awk "BEGIN { print $mr / 1000 }")"
+printf 'bsdx check / readelf: %.3f\n' "$(awk "BEGIN { print $mb / $mr }")"
