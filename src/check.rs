@@ -457,6 +457,14 @@ fn check_bytes(path: &Path, bytes: &[u8], bases: &[Base], target_idx: usize, wan
     r
 }
 
+/// Check one file's bytes against `release` with the embedded data (what
+/// the fuzz target and the mutation tests drive).
+pub fn check_one(path: &Path, bytes: &[u8], release: &Release) -> FileReport {
+    let idx = catalog().releases.iter().position(|r| r.release == release.release).unwrap_or(0);
+    let bases: Vec<Base> = catalog().releases.iter().map(|r| Base::embedded(r, "amd64")).collect();
+    check_bytes(path, bytes, &bases, idx, None)
+}
+
 /// Expand directories into the ELF files below them.
 pub fn expand(inputs: &[PathBuf]) -> Vec<PathBuf> {
     let mut out = Vec::new();

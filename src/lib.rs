@@ -1,0 +1,24 @@
+//! bsdx: cross-compile Rust services for FreeBSD from Linux.
+//!
+//! The binary (`src/main.rs`) only parses the command line and calls
+//! [`commands::run`]; everything else is a module per concept, exposed as a
+//! library so the fuzz target and tests can drive the parsers directly.
+
+pub mod abi;
+pub mod abitag;
+pub mod base_txz;
+pub mod build;
+pub mod cache;
+pub mod check;
+pub mod cli;
+pub mod commands;
+pub mod doctor;
+pub mod env;
+pub mod error;
+pub mod new;
+pub mod release;
+pub mod stubs;
+pub mod sysroot;
+pub mod target;
+pub mod toolchain;
+pub mod zig_abilists;
