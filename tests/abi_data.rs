@@ -32,3 +32,22 @@ fn import_of_zigs_abilists_reproduces_the_shipped_files() {
         assert!(std::fs::read(&out).unwrap() == shipped, "stubs/abi/zig-14-libc-{arch}.json differs from a fresh import");
     }
 }
+
+#[test]
+fn import_from_a_sysroot_reads_the_real_libraries() {
+    let tmp = tempfile::tempdir().unwrap();
+    let base = crate::env::fake_base(tmp.path(), &[]);
+    let out = tmp.path().join("14.4-amd64.json");
+    bsdx().args(["abi", "import", "--release", "14.4", "--sysroot"]).arg_path(&base).args(["--out"]).arg_path(&out).run().success().stdout_has("5 libraries");
+    let set: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let libs = set["libraries"].as_array().unwrap();
+    let procstat = libs.iter().find(|l| l["soname"] == "libprocstat.so.1").unwrap();
+    assert_eq!(procstat["path"], "/usr/lib/libprocstat.so.1");
+    let syms = procstat["symbols"].as_array().unwrap();
+    assert_eq!(syms.len(), 41, "the 13.5 libprocstat's 41 exports, read back from the ELF");
+    assert!(syms.iter().any(|s| s["name"] == "procstat_get_vnode_info" && s["version"] == "FBSD_1.2" && s["hidden"] == true));
+    let devstat = libs.iter().find(|l| l["soname"] == "libdevstat.so.7").unwrap();
+    assert!(devstat["symbols"].as_array().unwrap().iter().any(|s| s["name"] == "devstat_errbuf" && s["type"] == "object" && s["size"] == 2048));
+    // And `check --sysroot` uses those libraries as the release's data.
+    bsdx().args(["abi", "import", "--release", "16.0", "--sysroot"]).arg_path(&base).args(["--out"]).arg_path(&tmp.path().join("x.json")).run().failure(1).stderr_has("known releases");
+}

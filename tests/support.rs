@@ -146,6 +146,19 @@ pub fn assert_freebsd_executable(path: &Path, release: &str) -> Vec<String> {
     assert!(elf.is_64);
     assert_eq!(elf.interpreter, Some("/libexec/ld-elf.so.1"), "{}: wrong interpreter", path.display());
     assert!(elf.rpaths.is_empty() && elf.runpaths.is_empty(), "{}: RPATH {:?} RUNPATH {:?}", path.display(), elf.rpaths, elf.runpaths);
+    assert_eq!(bytes[7], 9, "{}: EI_OSABI is not FreeBSD (bsdx build brands it)", path.display());
+    let tag = elf
+        .iter_note_headers(&bytes)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .find(|n| n.n_type == 1 && n.name == "FreeBSD")
+        .unwrap_or_else(|| panic!("{}: no NT_FREEBSD_ABI_TAG note", path.display()));
+    let (major, minor) = release.split_once('.').unwrap();
+    let want = major.parse::<u32>().unwrap() * 100_000 + minor.parse::<u32>().unwrap() * 1000;
+    assert_eq!(u32::from_le_bytes(tag.desc.try_into().unwrap()), want, "{}: ABI tag", path.display());
+    let report = bsdx().args(["check", "--json", "--release", release]).arg_path(path).run().success().json();
+    assert_eq!((report["errors"].as_u64(), report["warnings"].as_u64()), (Some(0), Some(0)), "{}: {report:#}", path.display());
     let base = base_sonames(release);
     assert!(!elf.libraries.is_empty());
     for lib in &elf.libraries {
