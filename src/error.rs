@@ -22,7 +22,7 @@ pub enum Error {
     #[error("unknown template `{given}`; available templates: {known}")]
     UnknownTemplate { given: String, known: String },
 
-    #[error("{path} already exists and is not empty; bsdx never writes into a non-empty directory\n  fix: choose another --path, or remove it yourself")]
+    #[error("{path} already exists and is not empty; bsdx never writes into a non-empty directory\n  fix: choose another destination (--path / --out), or remove it yourself")]
     NotEmpty { path: PathBuf },
 
     #[error("path {path} contains whitespace, which cargo cannot carry in RUSTFLAGS\n  fix: set BSDX_CACHE_DIR (or --sysroot) to a path without spaces")]

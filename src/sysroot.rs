@@ -6,6 +6,11 @@
 //! the build machine's files. Instead it builds a clean link directory of
 //! symlinks to the real shared libraries, leaving out everything Zig
 //! provides itself.
+//!
+//! A sysroot made by `bsdx sysroot extract/fetch` (it has the marker
+//! `bsdx-sysroot.json`) is clean already: its `lib/` holds only shared
+//! libraries and relative links, so it is the link directory as it is,
+//! and nothing is written (a read-only Nix store path works).
 
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
@@ -83,40 +88,71 @@ pub fn shared_libraries(sysroot: &Path) -> Vec<SharedLib> {
     out
 }
 
-/// Build (or reuse) the clean link directory for `sysroot`.
+/// The link directory for `sysroot`: the `lib/` of a sysroot made by
+/// `bsdx sysroot`, else a clean directory of symlinks built (or reused) in
+/// the cache.
 pub fn link_dir(sysroot: &Path) -> Result<LinkDir> {
     let sysroot = std::fs::canonicalize(sysroot)
         .with_context(|| format!("--sysroot {} does not exist", sysroot.display()))?;
     if !sysroot.join("lib").is_dir() && !sysroot.join("usr/lib").is_dir() {
         anyhow::bail!(
-            "--sysroot {} has neither lib/ nor usr/lib/; it must be a directory extracted from a FreeBSD base.txz (tar -xf base.txz -C DIR ./lib ./usr/lib)",
+            "--sysroot {} has neither lib/ nor usr/lib/; it must be a directory extracted from a FreeBSD base.txz (bsdx sysroot fetch --release R, bsdx sysroot extract BASE_TXZ --out DIR, or tar -xf base.txz -C DIR ./lib ./usr/lib)",
             sysroot.display()
         );
     }
+    let found = link_libraries(&sysroot)?;
+    let libraries = found.iter().map(|(k, (s, _))| (k.clone(), s.clone())).collect();
+    if let Some(dir) = extracted_lib_dir(&sysroot, &found) {
+        return Ok(LinkDir { dir, libraries });
+    }
+    let dir = cached_link_dir(&sysroot, &found)?;
+    Ok(LinkDir { dir, libraries })
+}
+
+/// The libraries to link against, by link name: (soname, real file).
+/// Everything Zig provides is left out; the ones cargo-zigbuild filters
+/// must be there.
+fn link_libraries(sysroot: &Path) -> Result<BTreeMap<String, (String, PathBuf)>> {
     let mut found: BTreeMap<String, (String, PathBuf)> = BTreeMap::new();
-    let mut listing = Vec::new();
-    for lib in shared_libraries(&sysroot) {
+    for lib in shared_libraries(sysroot) {
         let link = crate::abi::link_name(&lib.soname).to_string();
         if catalog().zig_provides(&link) || found.contains_key(&link) {
             continue;
         }
-        let size = std::fs::metadata(&lib.real)?.len();
-        listing.push(format!("{link}\0{}\0{}\0{size}", lib.soname, lib.real.display()));
         found.insert(link, (lib.soname, lib.real));
     }
     for need in &catalog().cargo_zigbuild_filtered {
         if !found.contains_key(need) {
-            return Err(Error::SysrootMissingLibrary { sysroot: sysroot.clone(), library: format!("lib{need}.so.*") }.into());
+            return Err(Error::SysrootMissingLibrary { sysroot: sysroot.to_path_buf(), library: format!("lib{need}.so.*") }.into());
         }
+    }
+    Ok(found)
+}
+
+/// `sysroot/lib` when `bsdx sysroot` made the sysroot (it has the marker)
+/// and every library is there under its soname.
+fn extracted_lib_dir(sysroot: &Path, found: &BTreeMap<String, (String, PathBuf)>) -> Option<PathBuf> {
+    if !sysroot.join(crate::base_txz::MARKER).is_file() {
+        return None;
+    }
+    let dir = sysroot.join("lib");
+    found.values().all(|(soname, _)| !soname.contains('/') && dir.join(soname).is_file()).then_some(dir)
+}
+
+/// Build (or reuse) the clean link directory for a raw sysroot in the cache.
+fn cached_link_dir(sysroot: &Path, found: &BTreeMap<String, (String, PathBuf)>) -> Result<PathBuf> {
+    let mut listing = Vec::new();
+    for (link, (soname, real)) in found {
+        let size = std::fs::metadata(real)?.len();
+        listing.push(format!("{link}\0{soname}\0{}\0{size}", real.display()));
     }
     let key = cache::key(&[sysroot.as_os_str().as_encoded_bytes(), listing.join("\n").as_bytes()]);
     let dir = cache::dir()?.join("linkdirs").join(key);
-    let libraries = found.iter().map(|(k, (s, _))| (k.clone(), s.clone())).collect();
     if dir.join(".complete").is_file() {
-        return Ok(LinkDir { dir, libraries });
+        return Ok(dir);
     }
     let staging = cache::staging_dir(&dir)?;
-    for (link, (soname, real)) in &found {
+    for (link, (soname, real)) in found {
         std::os::unix::fs::symlink(real, staging.path().join(soname))?;
         let dev = format!("lib{link}.so");
         if &dev != soname {
@@ -127,7 +163,7 @@ pub fn link_dir(sysroot: &Path) -> Result<LinkDir> {
     if cache::publish(staging, &dir).is_err() && !dir.join(".complete").is_file() {
         anyhow::bail!("cannot create the link directory {}", dir.display());
     }
-    Ok(LinkDir { dir, libraries })
+    Ok(dir)
 }
 
 #[cfg(test)]

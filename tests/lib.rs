@@ -13,3 +13,4 @@ mod cross;
 mod env;
 mod new;
 mod stubs;
+mod sysroot;
