@@ -46,6 +46,16 @@ pub enum Command {
     /// files. Exit status: 0 no errors, 1 errors (--strict: or warnings), 2
     /// unreadable input.
     Check(CheckArgs),
+    /// Set EI_OSABI to FreeBSD in ELF files (as `brandelf -t FreeBSD`).
+    ///
+    /// `bsdx build` does this after every build; Nix builds call it in
+    /// postInstall. Directories are searched for ELF files; files already
+    /// branded are left untouched.
+    Brand {
+        /// ELF files or directories.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
     /// Create a new project from a template (default: a Discord bot).
     New(NewArgs),
     /// Check that every tool a FreeBSD cross build needs is installed.

@@ -135,6 +135,13 @@ pub fn run(cli: Cli) -> Result<i32> {
             }
             Ok(report.exit_code(a.strict))
         }
+        Command::Brand { files } => {
+            for f in crate::check::expand(&files) {
+                let changed = crate::abitag::brand(&f)?;
+                println!("{}: {}", f.display(), if changed { "branded FreeBSD" } else { "already FreeBSD" });
+            }
+            Ok(0)
+        }
         Command::Sysroot(cmd) => crate::base_txz::run(cmd),
         Command::Abi(AbiCommand::Import { dump, zig_abilists, sysroot, release, arch, out, force }) => {
             let set = match (&dump, &sysroot) {

@@ -12,7 +12,8 @@ fn new_bot_substitutes_the_name_everywhere() {
     assert!(toml.contains("name = \"my-bot\""), "{toml}");
     let rc = dest.join("rc.d/my_bot");
     let script = std::fs::read_to_string(&rc).unwrap();
-    assert!(script.contains("daemon") && script.contains("-r -R 10") && script.contains("-P"), "{script}");
+    assert!(script.contains("/usr/sbin/daemon") && script.contains("-f -r -R ${my_bot_restart_delay} -P ${pidfile}"), "{script}");
+    assert!(script.contains(": ${my_bot_restart_delay:=\"10\"}") && script.contains("-c ${my_bot_config}") && script.contains("-d ${my_bot_db}"), "{script}");
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(std::fs::metadata(&rc).unwrap().permissions().mode() & 0o111, 0o111, "rc.d script is executable");
     let status = std::process::Command::new("sh").arg("-n").arg(&rc).status().unwrap();

@@ -1,0 +1,97 @@
+# checks :: { } -> {
+#   freebsd              # the bot template built for FreeBSD; its installCheck is `bsdx check`
+#   bsdx-tests           # bsdx's unit tests
+#   reproducible         # the bot built twice in different build directories, compared
+#   eval-devshell-env    # eval-only: the devShells run `bsdx env --sysroot <pinned sysroot>`
+#   eval-base-txz-pins   # eval-only: every FOD's urls/hash is nix/releases.json's
+#   eval-build-commands  # eval-only: buildFreebsdPackage's phases call cargo zigbuild / bsdx
+#   eval-toolchain       # eval-only: Zig 0.15, cargo-zigbuild >= 0.21 (FreeBSD support)
+# }
+#
+# The eval-* checks are tiny derivations that only exist if their assertions
+# hold: evaluating them (nix flake check --no-build, tests/nix/check.sh) is the
+# test; building them only writes how many assertions held.
+#
+# lib.hasInfix, lib.hasPrefix, lib.versionAtLeast, lib.concatStringsSep: NixOS/nixpkgs lib/strings.nix
+# runCommandLocal: NixOS/nixpkgs pkgs/build-support/trivial-builders/default.nix
+{
+  lib,
+  runCommandLocal,
+  pins,
+  baseTxzFor,
+  sysrootFor,
+  mkDevShell,
+  toolchain,
+  freebsd,
+  bsdxTests,
+  reproducible,
+  botSrc,
+}:
+let
+  evalCheck =
+    name: assertions:
+    let
+      failed = builtins.filter (a: !a.ok) assertions;
+    in
+    if failed != [ ] then
+      throw "bsdx: check ${name} failed during evaluation:\n  ${lib.concatStringsSep "\n  " (map (a: a.what) failed)}"
+    else
+      runCommandLocal "bsdx-${name}" { } ''
+        echo "${toString (builtins.length assertions)} assertions held during evaluation" > "$out"
+      '';
+
+  check = ok: what: { inherit ok what; };
+
+  targetOf = arch: builtins.head (builtins.filter (t: pins.targetArch.${t} == arch) (builtins.attrNames pins.targetArch));
+
+  shellAssertions =
+    { release, arch, ... }:
+    let
+      target = targetOf arch;
+      shell = mkDevShell { inherit release target; };
+      sysroot = sysrootFor release arch;
+      call = "bsdx env --sysroot ${sysroot} --release ${release} --target ${target}";
+    in
+    [
+      (check (lib.hasInfix call shell.shellHook) "devShell ${release}/${target}: shellHook does not run `${call}`")
+      (check (shell.BSDX_SYSROOT == "${sysroot}") "devShell ${release}/${target}: BSDX_SYSROOT is not the sysroot store path")
+      (check (shell.BSDX_RELEASE == release && shell.BSDX_TARGET == target) "devShell ${release}/${target}: BSDX_RELEASE/BSDX_TARGET")
+    ];
+
+  pinAssertions =
+    { release, arch, pin }:
+    let
+      fod = baseTxzFor release arch;
+    in
+    [
+      (check (fod.urls == pin.urls) "base.txz ${release}/${arch}: urls differ from nix/releases.json")
+      (check (fod.outputHash == pin.sha256) "base.txz ${release}/${arch}: outputHash ${fod.outputHash} is not nix/releases.json's ${pin.sha256}")
+      (check (fod.outputHashAlgo == "sha256") "base.txz ${release}/${arch}: outputHashAlgo is not sha256")
+      (check ((sysrootFor release arch).baseTxz.outPath == fod.outPath) "sysroot ${release}/${arch}: not extracted from the pinned base.txz")
+    ];
+
+  defaultSysroot = sysrootFor pins.defaultRelease "amd64";
+in
+{
+  inherit freebsd;
+  bsdx-tests = bsdxTests;
+  reproducible = reproducible { src = botSrc; };
+
+  eval-devshell-env = evalCheck "eval-devshell-env" (builtins.concatMap shellAssertions pins.all);
+
+  eval-base-txz-pins = evalCheck "eval-base-txz-pins" (builtins.concatMap pinAssertions pins.all);
+
+  eval-build-commands = evalCheck "eval-build-commands" [
+    (check (lib.hasInfix "cargo zigbuild --profile release" freebsd.buildPhase) "freebsd: buildPhase does not run `cargo zigbuild --profile release`")
+    (check (lib.hasInfix "--target x86_64-unknown-freebsd" freebsd.buildPhase) "freebsd: buildPhase does not pass --target x86_64-unknown-freebsd")
+    (check (lib.hasInfix "bsdx env --sysroot ${defaultSysroot} --release ${pins.defaultRelease}" freebsd.preBuild) "freebsd: preBuild does not evaluate `bsdx env` over the pinned sysroot")
+    (check (lib.hasInfix "bsdx check \"$out/bin\" --release ${pins.defaultRelease} --sysroot ${defaultSysroot}" freebsd.installCheckPhase) "freebsd: installCheckPhase does not run `bsdx check` over the pinned sysroot")
+    (check (freebsd.doInstallCheck or false) "freebsd: doInstallCheck is off, so `bsdx check` would not run")
+    (check (freebsd.dontUseZigBuild or false && freebsd.dontUseZigInstall or false) "freebsd: Zig's setup hook would replace crane's phases")
+  ];
+
+  eval-toolchain = evalCheck "eval-toolchain" [
+    (check (lib.hasPrefix "0.15" toolchain.zig.version) "zig is ${toolchain.zig.version}, not 0.15 (the version CI uses)")
+    (check (lib.versionAtLeast toolchain.cargo-zigbuild.version "0.21.0") "cargo-zigbuild ${toolchain.cargo-zigbuild.version} predates FreeBSD support (0.21.0)")
+  ];
+}

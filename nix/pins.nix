@@ -1,0 +1,61 @@
+# pins :: { } -> {
+#   releases       :: { "<release>" = { "<arch>" = { urls, sha256, single_source, ... }; }; },
+#   defaultRelease :: String,
+#   archOf         :: String -> String,                 # Rust target triple -> FreeBSD arch key
+#   lookup         :: String -> String -> Pin,          # release -> arch -> pin, or an error listing the known ones
+#   sysrootName    :: String -> String -> String,       # "14.4" "amd64" -> "sysroot-14_4-amd64"
+#   all            :: [ { release, arch, pin } ],
+# }
+#
+# The FreeBSD data the flake needs, read from the same JSON files bsdx embeds with
+# include_str!: nix/releases.json (base.txz pins, urls + sha256) and
+# stubs/releases.json (the release catalog and its default release). Nothing here
+# is a copy of that data; edit the JSON, never this file.
+{ }:
+let
+  pinsFile = builtins.fromJSON (builtins.readFile ./releases.json);
+  catalog = builtins.fromJSON (builtins.readFile ../stubs/releases.json);
+
+  releases = pinsFile.releases;
+
+  # bsdx's two targets and the directory name FreeBSD publishes their base.txz
+  # under (releases.json's arch keys; bsdx's src/target.rs has the same pairs).
+  targetArch = {
+    "x86_64-unknown-freebsd" = "amd64";
+    "aarch64-unknown-freebsd" = "arm64";
+  };
+
+  known = names: builtins.concatStringsSep ", " names;
+in
+{
+  inherit releases targetArch;
+
+  defaultRelease = catalog.default_release;
+
+  archOf =
+    target:
+    targetArch.${target}
+      or (throw "bsdx: unknown target `${target}`; known: ${known (builtins.attrNames targetArch)}");
+
+  lookup =
+    release: arch:
+    let
+      perArch =
+        releases.${release}
+          or (throw "bsdx: no base.txz pin for FreeBSD `${release}` in nix/releases.json; known releases: ${known (builtins.attrNames releases)}");
+    in
+    perArch.${arch}
+      or (throw "bsdx: no base.txz pin for FreeBSD ${release} `${arch}` in nix/releases.json; known for ${release}: ${known (builtins.attrNames perArch)}");
+
+  sysrootName = release: arch: "sysroot-${builtins.replaceStrings [ "." ] [ "_" ] release}-${arch}";
+
+  all = builtins.concatLists (
+    map (
+      release:
+      map (arch: {
+        inherit release arch;
+        pin = releases.${release}.${arch};
+      }) (builtins.attrNames releases.${release})
+    ) (builtins.attrNames releases)
+  );
+}

@@ -1,0 +1,64 @@
+# scope :: { pkgs, crane, rust-overlay } -> Scope
+#
+# Every function in nix/ composed with callPackage over one nixpkgs instance.
+# flake.nix instantiates it per system (and for overlays.default); nothing
+# here knows about flakes.
+#
+# lib.makeScope newScope (self: { ... }): NixOS/nixpkgs lib/customisation.nix
+#   (the result also holds newScope, callPackage, overrideScope and `packages`,
+#   hence flakePackages/flakeChecks below).
+# crane.mkLib pkgs, craneLib.overrideToolchain: ipetkov/crane flake.nix, lib/default.nix
+# rust-overlay.lib.mkRustBin { } pkgs: oxalica/rust-overlay flake.nix
+{
+  pkgs,
+  crane,
+  rust-overlay,
+}:
+pkgs.lib.makeScope pkgs.newScope (
+  self:
+  let
+    inherit (self) callPackage;
+  in
+  {
+    pins = callPackage ./pins.nix { };
+
+    rustBin = rust-overlay.lib.mkRustBin { } pkgs;
+    toolchain = callPackage ./toolchain.nix { };
+    craneLib = (crane.mkLib pkgs).overrideToolchain self.toolchain.rust;
+
+    baseTxzFor = release: arch: callPackage ./base-txz.nix { inherit release arch; };
+    sysrootFor = release: arch: callPackage ./sysroot.nix { inherit release arch; };
+
+    bsdx = callPackage ./bsdx.nix { };
+    bsdxTests = callPackage ./bsdx-tests.nix { };
+
+    mkDevShell = callPackage ./dev-shell.nix { };
+    buildFreebsdPackage = callPackage ./build-freebsd-package.nix { };
+    reproducible = callPackage ./reproducible.nix { };
+
+    # The bot template, built for FreeBSD: what `bsdx new` users get.
+    botSrc = ../templates/bot;
+    freebsd = self.buildFreebsdPackage { src = self.botSrc; };
+
+    flakePackages = {
+      default = self.bsdx;
+      inherit (self) bsdx freebsd;
+    }
+    // builtins.listToAttrs (
+      map (
+        { release, arch, ... }:
+        {
+          name = self.pins.sysrootName release arch;
+          value = self.sysrootFor release arch;
+        }
+      ) self.pins.all
+    );
+
+    # callPackage adds override/overrideDerivation to an attribute set it returns;
+    # `checks` must hold derivations only.
+    flakeChecks = builtins.removeAttrs (callPackage ./checks.nix { }) [
+      "override"
+      "overrideDerivation"
+    ];
+  }
+)
