@@ -22,12 +22,20 @@ pub fn command(env: &CrossEnv, cargo_args: &[String]) -> duct::Expression {
     env.apply(duct::cmd(&env.cargo, args))
 }
 
-/// Run the build; returns the executables cargo reported, in order.
+/// Run the build in the current directory; returns the executables cargo
+/// reported, in order.
 pub fn execute(env: &CrossEnv, cargo_args: &[String]) -> Result<Vec<PathBuf>> {
+    execute_in(env, cargo_args, &std::env::current_dir()?)
+}
+
+/// Run the build in `dir`, with the target directory `env` was computed for.
+pub fn execute_in(env: &CrossEnv, cargo_args: &[String], dir: &std::path::Path) -> Result<Vec<PathBuf>> {
     if cargo_args.iter().any(|a| a.starts_with("--message-format")) {
         bail!("bsdx build reads cargo's JSON messages itself; remove --message-format from the cargo arguments");
     }
     let reader = command(env, cargo_args)
+        .dir(dir)
+        .env("CARGO_TARGET_DIR", &env.paths.target_dir)
         .unchecked()
         .reader()
         .with_context(|| format!("cannot run {} zigbuild", env.cargo.display()))?;

@@ -29,6 +29,13 @@ pub enum Command {
     /// environment, streams cargo's output to stderr and prints the path of
     /// each binary it produced on stdout.
     Build(BuildArgs),
+    /// Prove a project builds bit-for-bit reproducibly for FreeBSD.
+    ///
+    /// Copies the project into two directories with different paths, builds
+    /// each with its own CARGO_TARGET_DIR exactly as `bsdx build` does, and
+    /// compares every binary's SHA-256. Differences are explained per ELF
+    /// section, byte range and embedded string. Exit 0 identical, 1 different.
+    Repro(ReproArgs),
     /// Generate stub shared libraries for FreeBSD base libraries.
     ///
     /// Each stub has the real soname and exactly the real exported symbols
@@ -116,6 +123,28 @@ pub struct BuildArgs {
     #[arg(long)]
     pub json: bool,
     /// Extra arguments for cargo (after `--`), e.g. `-- --bin mybot`.
+    #[arg(last = true, value_name = "CARGO_ARGS")]
+    pub cargo_args: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReproArgs {
+    /// The Cargo project (default: the current directory).
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    #[command(flatten)]
+    pub libs: LibsArgs,
+    /// Where the two copies and their target dirs live (default: a fresh
+    /// temporary directory, removed afterwards). Reuse one to keep the
+    /// dependency builds between runs.
+    #[arg(long, value_name = "DIR")]
+    pub work_dir: Option<PathBuf>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Extra arguments for cargo (after `--`).
     #[arg(last = true, value_name = "CARGO_ARGS")]
     pub cargo_args: Vec<String>,
 }

@@ -30,7 +30,7 @@ pub fn run(cli: Cli) -> Result<i32> {
     match cli.command {
         Command::Env(a) => {
             let (target, release) = resolve(&a.target)?;
-            let env = env::compute(&target, release, &libs(&a.libs))?;
+            let env = env::compute(&target, release, &libs(&a.libs), &env::Paths::current()?)?;
             match a.format {
                 Format::Sh => print!("{}", env.to_sh()),
                 Format::Json => print_json(&env)?,
@@ -39,7 +39,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         }
         Command::Build(a) => {
             let (target, release) = resolve(&a.target)?;
-            let env = env::compute(&target, release, &libs(&a.libs))?;
+            let env = env::compute(&target, release, &libs(&a.libs), &env::Paths::current()?)?;
             eprintln!("bsdx: building for {} (FreeBSD {}, {})", env.target, env.release, env.libs);
             let binaries = crate::build::execute(&env, &a.cargo_args)?;
             for b in &binaries {
@@ -63,6 +63,24 @@ pub fn run(cli: Cli) -> Result<i32> {
                 }
             }
             Ok(0)
+        }
+        Command::Repro(a) => {
+            let (target, release) = resolve(&a.target)?;
+            let tmp;
+            let work = match &a.work_dir {
+                Some(w) => w.clone(),
+                None => {
+                    tmp = tempfile::Builder::new().prefix("bsdx-repro-").tempdir()?;
+                    tmp.path().to_path_buf()
+                }
+            };
+            let report = crate::repro::run(&a.path, &work, &target, release, &libs(&a.libs), &a.cargo_args)?;
+            if a.json {
+                print_json(&report)?;
+            } else {
+                print!("{}", report.render());
+            }
+            Ok(if report.identical { 0 } else { 1 })
         }
         Command::Stubs(a) => {
             let target = Target::from_arch(&a.arch)?;

@@ -15,6 +15,7 @@ use crate::sysroot;
 use crate::target::Target;
 use crate::toolchain::{self, StdSource};
 
+
 pub const SCHEMA: u32 = 1;
 
 /// Where the FreeBSD libraries the linker needs come from.
@@ -22,6 +23,60 @@ pub const SCHEMA: u32 = 1;
 pub enum Libs {
     Stubs,
     Sysroot(PathBuf),
+}
+
+/// Where the build happens: the project and cargo's target directory. Both
+/// are remapped out of the output, so builds in different places match.
+#[derive(Debug, Clone, Serialize)]
+pub struct Paths {
+    pub project: PathBuf,
+    pub target_dir: PathBuf,
+}
+
+impl Paths {
+    /// The current Cargo workspace's root (or the current directory outside
+    /// one) and `$CARGO_TARGET_DIR` (else `<root>/target`).
+    pub fn current() -> Result<Paths> {
+        let cwd = std::env::current_dir()?;
+        let root = std::process::Command::new(current("CARGO").unwrap_or_else(|| "cargo".into()))
+            .args(["locate-project", "--workspace", "--message-format", "plain"])
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .and_then(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()).parent().map(Path::to_path_buf))
+            .unwrap_or(cwd);
+        Ok(Paths::new(&root, current("CARGO_TARGET_DIR").map(PathBuf::from)))
+    }
+
+    pub fn new(project: &Path, target_dir: Option<PathBuf>) -> Paths {
+        let project = std::fs::canonicalize(project).unwrap_or_else(|_| project.to_path_buf());
+        let target_dir = match target_dir {
+            Some(t) if t.is_absolute() => t,
+            Some(t) => project.join(t),
+            None => project.join("target"),
+        };
+        Paths { project, target_dir }
+    }
+}
+
+/// The path prefixes bsdx maps to fixed names: rustc's
+/// `--remap-path-prefix` and the C compiler's `-ffile-prefix-map`. Later
+/// entries are more specific (rustc and clang use the last match).
+pub fn remaps(paths: &Paths, rust: &toolchain::Rust, zig: &toolchain::Zig) -> Vec<(PathBuf, String)> {
+    let mut maps = Vec::new();
+    if let Some(home) = current("CARGO_HOME").map(PathBuf::from).or_else(|| dirs::home_dir().map(|h| h.join(".cargo"))) {
+        maps.push((home, "/cargo".to_string()));
+    }
+    if let Some(lib) = &zig.lib_dir {
+        maps.push((lib.clone(), "/zig/lib".to_string()));
+    }
+    if let StdSource::FromSource(src) = &rust.std {
+        let hash = rust.commit_hash.clone().unwrap_or_else(|| "src".into());
+        maps.push((src.clone(), format!("/rustc/{hash}")));
+    }
+    maps.push((paths.project.clone(), ".".to_string()));
+    maps.push((paths.target_dir.clone(), "/target".to_string()));
+    maps
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -46,6 +101,7 @@ pub struct CrossEnv {
     pub link_args: Vec<PathBuf>,
     /// Object carrying the `.note.tag` ABI note for `freebsd_version`.
     pub abi_tag: PathBuf,
+    pub paths: Paths,
     pub rustc: PathBuf,
     pub cargo: PathBuf,
     pub rust_version: String,
@@ -68,7 +124,7 @@ fn check_path(p: &Path) -> Result<(), Error> {
 }
 
 /// Decide the environment for building `target` against `release`.
-pub fn compute(target: &Target, release: &Release, libs: &Libs) -> Result<CrossEnv> {
+pub fn compute(target: &Target, release: &Release, libs: &Libs, paths: &Paths) -> Result<CrossEnv> {
     let rust = toolchain::rust(target)?;
     let zig = toolchain::zig()?;
     let (lib_dir, sonames): (PathBuf, Vec<(String, String)>) = match libs {
@@ -99,11 +155,16 @@ pub fn compute(target: &Target, release: &Release, libs: &Libs) -> Result<CrossE
     }
     flags.push("-C".into());
     flags.push(format!("link-arg={}", abi_tag.display()));
+    let maps = remaps(paths, &rust, &zig);
+    for (from, to) in &maps {
+        check_path(from)?;
+        flags.push(format!("--remap-path-prefix={}={to}", from.display()));
+    }
     let ours = flags.join(" ");
     let mut vars = Vec::new();
     let why_flags = format!(
         "link FreeBSD {} libraries from {}; {} given as files because cargo-zigbuild drops their -l flags; \
-         link the NT_FREEBSD_ABI_TAG note ({}) Zig does not emit",
+         link the NT_FREEBSD_ABI_TAG note ({}) Zig does not emit; remap build-machine paths for reproducible output",
         release.release,
         lib_dir.display(),
         catalog().cargo_zigbuild_filtered.iter().map(|n| format!("lib{n}")).collect::<Vec<_>>().join(", "),
@@ -123,6 +184,16 @@ pub fn compute(target: &Target, release: &Release, libs: &Libs) -> Result<CrossE
     } else {
         let name = format!("{}RUSTFLAGS", target.cargo_env_prefix());
         vars.push(Var { value: merge(current(&name), " ", &ours), name, why: why_flags });
+    }
+    // C and C++ built by cc-rs through zig cc (which cargo-zigbuild runs with -g).
+    let cflags = maps.iter().map(|(from, to)| format!("-ffile-prefix-map={}={to}", from.display())).collect::<Vec<_>>().join(" ");
+    let triple = target.triple.replace('-', "_");
+    for name in [format!("CFLAGS_{triple}"), format!("CXXFLAGS_{triple}")] {
+        vars.push(Var {
+            value: merge(current(&name), " ", &cflags),
+            why: "keep build-machine paths (project, target dir, $CARGO_HOME, Zig) out of C objects' debug info".into(),
+            name,
+        });
     }
     if rust.differs_from_path {
         if current("RUSTC").is_none() {
@@ -149,6 +220,7 @@ pub fn compute(target: &Target, release: &Release, libs: &Libs) -> Result<CrossE
         lib_dir,
         link_args,
         abi_tag,
+        paths: paths.clone(),
         rustc: rust.rustc,
         cargo: rust.cargo,
         rust_version: rust.version,

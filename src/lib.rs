@@ -17,6 +17,7 @@ pub mod env;
 pub mod error;
 pub mod new;
 pub mod release;
+pub mod repro;
 pub mod stubs;
 pub mod sysroot;
 pub mod target;

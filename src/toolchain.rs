@@ -29,6 +29,9 @@ pub struct Rust {
     pub rustc: PathBuf,
     pub cargo: PathBuf,
     pub version: String,
+    /// `commit-hash` from `rustc -vV`: prebuilt std's sources are remapped
+    /// to `/rustc/<hash>`; bsdx maps std built from source the same way.
+    pub commit_hash: Option<String>,
     pub sysroot: PathBuf,
     pub std: StdSource,
     /// The rustc/cargo found first on PATH is not the one chosen, so the
@@ -76,10 +79,13 @@ pub fn rust(target: &Target) -> Result<Rust, Error> {
         let sysroot = PathBuf::from(sysroot);
         let Some(std) = std_source(&sysroot, target) else { continue };
         let version = run(&rustc, &["--version"]).unwrap_or_default();
+        let commit_hash = run(&rustc, &["-vV"])
+            .and_then(|v| v.lines().find_map(|l| l.strip_prefix("commit-hash: ").map(str::to_string)))
+            .filter(|h| h != "unknown");
         let sibling = rustc.with_file_name("cargo");
         let cargo = if sibling.is_file() { sibling } else { which::which("cargo").unwrap_or_else(|_| "cargo".into()) };
         let differs_from_path = on_path.as_ref() != Some(&rustc);
-        return Ok(Rust { rustc, cargo, version, sysroot, std, differs_from_path });
+        return Ok(Rust { rustc, cargo, version, commit_hash, sysroot, std, differs_from_path });
     }
     let tried = seen.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ");
     let fix = if target.triple.starts_with("x86_64") && which::which("rustup").is_ok() {
@@ -105,6 +111,8 @@ pub struct Zig {
     pub program: PathBuf,
     pub args: Vec<String>,
     pub version: String,
+    /// Zig's lib directory (libc headers and sources), from `zig env`.
+    pub lib_dir: Option<PathBuf>,
 }
 
 impl Zig {
@@ -146,7 +154,10 @@ pub fn zig() -> Result<Zig, Error> {
         let shown = format!("{} {}", program.display(), argv.join(" "));
         match run(&program, &argv) {
             Some(v) if parse_version(&v).is_some_and(|v| v >= (0, 15, 0)) => {
-                return Ok(Zig { program, args, version: v });
+                let mut argv: Vec<&str> = args.iter().map(String::as_str).collect();
+                argv.push("env");
+                let lib_dir = run(&program, &argv).and_then(|env| zig_env_lib_dir(&env));
+                return Ok(Zig { program, args, version: v, lib_dir });
             }
             Some(v) => tried.push(format!("{shown} -> {v} (too old; need >= 0.15)")),
             None => tried.push(format!("{shown} failed")),
@@ -157,6 +168,14 @@ pub fn zig() -> Result<Zig, Error> {
         why: if tried.is_empty() { "neither `python3 -m ziglang` nor `zig` is available".into() } else { tried.join("; ") },
         fix: format!("`pip install ziglang=={ZIG_PIN}` (or run {SETUP_SCRIPT})"),
     })
+}
+
+/// `.lib_dir = "..."` from `zig env` (ZON since 0.15, JSON before).
+fn zig_env_lib_dir(env: &str) -> Option<PathBuf> {
+    let rest = &env[env.find("lib_dir")? + "lib_dir".len()..];
+    let start = rest.find('"')? + 1;
+    let end = start + rest[start..].find('"')?;
+    Some(PathBuf::from(&rest[start..end]))
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -186,6 +205,14 @@ pub fn cargo_zigbuild() -> Result<CargoZigbuild, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn zig_env() {
+        let zon = ".{\n    .zig_exe = \"/z/zig\",\n    .lib_dir = \"/z/lib\",\n}";
+        assert_eq!(zig_env_lib_dir(zon), Some(PathBuf::from("/z/lib")));
+        assert_eq!(zig_env_lib_dir("{\"lib_dir\": \"/j/lib\"}"), Some(PathBuf::from("/j/lib")));
+        assert_eq!(zig_env_lib_dir("nothing"), None);
+    }
 
     #[test]
     fn versions() {

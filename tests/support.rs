@@ -193,3 +193,8 @@ pub fn exports(path: &Path) -> Vec<(String, u8, u64, Option<String>, bool)> {
         })
         .collect()
 }
+
+pub fn sha256_of(path: &Path) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(std::fs::read(path).unwrap()).iter().map(|b| format!("{b:02x}")).collect()
+}
