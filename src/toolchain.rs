@@ -173,6 +173,7 @@ pub fn zig() -> Result<Zig, Error> {
 /// `.lib_dir = "..."` from `zig env` (ZON since 0.15, JSON before).
 fn zig_env_lib_dir(env: &str) -> Option<PathBuf> {
     let rest = &env[env.find("lib_dir")? + "lib_dir".len()..];
+    let rest = &rest[rest.find([':', '='])?..];
     let start = rest.find('"')? + 1;
     let end = start + rest[start..].find('"')?;
     Some(PathBuf::from(&rest[start..end]))
