@@ -148,8 +148,15 @@ pub fn diff(a: &[u8], b: &[u8]) -> Diff {
         d.sections.push(SectionDiff { name: "(whole file: not ELF)".into(), sizes: d.sizes, ranges: ranges.into_iter().take(20).collect(), differing_bytes });
     }
     let (xa, xb) = (strings(a), strings(b));
-    d.only_in_first = xa.difference(&xb).take(50).map(|s| crate::check::escape(s)).collect();
-    d.only_in_second = xb.difference(&xa).take(50).map(|s| crate::check::escape(s)).collect();
+    // Paths first (the usual culprit), then shorter strings.
+    let ranked = |only: Vec<&String>| {
+        let mut v: Vec<String> = only.into_iter().map(|s| crate::check::escape(s)).collect();
+        v.sort_by_key(|s| (!s.contains('/'), s.len()));
+        v.truncate(50);
+        v
+    };
+    d.only_in_first = ranked(xa.difference(&xb).collect());
+    d.only_in_second = ranked(xb.difference(&xa).collect());
     d
 }
 
