@@ -90,14 +90,15 @@ impl Report {
 /// sonames it should be known by in that release.
 pub struct Base<'a> {
     pub release: &'a Release,
+    /// Real libraries read from a sysroot: for a soname they have, they are
+    /// the only truth; the embedded layers serve only the sonames they lack.
+    primary: Option<&'a AbiSet>,
     sets: Vec<(&'a AbiSet, &'a std::collections::BTreeMap<String, String>)>,
     /// The data is this release's own (a sysroot, or the release data was
     /// taken from this very release).
     pub exact: bool,
     pub description: String,
 }
-
-static NO_RENAMES: std::collections::BTreeMap<String, String> = std::collections::BTreeMap::new();
 
 enum Lookup {
     Found,
@@ -110,6 +111,7 @@ impl<'a> Base<'a> {
     pub fn embedded(release: &'a Release, machine: &str) -> Base<'a> {
         Base {
             release,
+            primary: None,
             sets: release.layers(machine).into_iter().map(|set| (set, &release.renamed)).collect(),
             exact: release.symbols_are_exact(),
             description: if release.symbols_are_exact() {
@@ -125,12 +127,21 @@ impl<'a> Base<'a> {
         }
     }
 
-    pub fn sysroot(release: &'a Release, set: &'a AbiSet, dir: &Path) -> Base<'a> {
-        Base { release, sets: vec![(set, &NO_RENAMES)], exact: true, description: format!("the libraries of the sysroot {}", dir.display()) }
+    pub fn sysroot(release: &'a Release, set: &'a AbiSet, dir: &Path, machine: &str) -> Base<'a> {
+        Base {
+            release,
+            primary: Some(set),
+            sets: release.layers(machine).into_iter().map(|s| (s, &release.renamed)).collect(),
+            exact: true,
+            description: format!("the libraries of the sysroot {} (bsdx's data for sonames it lacks)", dir.display()),
+        }
     }
 
     /// Every layer's version of the library known as `soname` in this release.
     fn libraries(&self, soname: &str) -> Vec<&'a crate::abi::Library> {
+        if let Some(lib) = self.primary.and_then(|p| p.library(soname)) {
+            return vec![lib];
+        }
         self.sets
             .iter()
             .filter_map(|(set, renamed)| {
@@ -543,7 +554,7 @@ pub fn run(files: &[PathBuf], release: &Release, sysroot: Option<&Path>, want: O
     let bases_for = |machine: &str| {
         let mut bases: Vec<Base> = catalog().releases.iter().map(|r| Base::embedded(r, machine)).collect();
         if let (Some(set), Some(dir)) = (&sysroot_set, sysroot) {
-            bases[target_idx] = Base::sysroot(&catalog().releases[target_idx], set, dir);
+            bases[target_idx] = Base::sysroot(&catalog().releases[target_idx], set, dir, machine);
         }
         bases
     };
