@@ -10,12 +10,7 @@ use crate::support::*;
 /// development symlinks, the libc.so/libc++.so linker scripts with absolute
 /// paths, and static archives.
 pub fn fake_base(root: &Path, drop: &[&str]) -> PathBuf {
-    let libs = root.join("libs");
-    bsdx()
-        .args(["stubs", "--release", "14.4", "--lib", "kvm", "--lib", "procstat", "--lib", "memstat", "--lib", "devstat", "--lib", "geom", "--out"])
-        .arg_path(&libs)
-        .run()
-        .success();
+    let libs = base_stubs(&root.join("libs"));
     let base = root.join("base");
     std::fs::create_dir_all(base.join("lib")).unwrap();
     std::fs::create_dir_all(base.join("usr/lib")).unwrap();

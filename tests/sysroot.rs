@@ -61,13 +61,7 @@ fn sha256(bytes: &[u8]) -> String {
 
 /// The five libraries bsdx's builds need, as ELF stubs with FreeBSD 14.4 sonames.
 fn stubs(root: &Path) -> PathBuf {
-    let libs = root.join("stubs");
-    bsdx()
-        .args(["stubs", "--release", "14.4", "--lib", "kvm", "--lib", "procstat", "--lib", "memstat", "--lib", "devstat", "--lib", "geom", "--out"])
-        .arg_path(&libs)
-        .run()
-        .success();
-    libs
+    base_stubs(&root.join("stubs"))
 }
 
 fn read(dir: &Path, name: &str) -> Vec<u8> {
