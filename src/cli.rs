@@ -26,8 +26,9 @@ pub enum Command {
     /// Build the Cargo project in the current directory for FreeBSD.
     ///
     /// Runs `cargo zigbuild --release --target T` with the `bsdx env`
-    /// environment, streams cargo's output to stderr and prints the path of
-    /// each binary it produced on stdout.
+    /// environment, streams cargo's output to stderr, brands each binary
+    /// (EI_OSABI FreeBSD), runs `bsdx check` on it against --release (failing
+    /// on errors) and prints the path of each binary on stdout.
     Build(BuildArgs),
     /// Prove a project builds bit-for-bit reproducibly for FreeBSD.
     ///
