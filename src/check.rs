@@ -376,8 +376,8 @@ fn check_bytes(path: &Path, bytes: &[u8], bases: &[Base], target_idx: usize, wan
             }
         }
     }
+    let build_dir = std::env::current_dir().ok().map(|d| d.display().to_string());
     for p in &rpath {
-        let build_dir = std::env::current_dir().ok().map(|d| d.display().to_string());
         let bad = p.split(':').find(|e| BUILD_PATHS.iter().any(|b| e.starts_with(b)) || build_dir.as_deref().is_some_and(|d| d.len() > 1 && e.starts_with(d)));
         match bad {
             Some(e) => find(Level::Error, "rpath-build-path", p, format!("RPATH/RUNPATH entry {} names a build-machine path; remove it (no -Wl,-rpath to build dirs)", escape(e))),

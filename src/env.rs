@@ -15,7 +15,6 @@ use crate::sysroot;
 use crate::target::Target;
 use crate::toolchain::{self, StdSource};
 
-
 pub const SCHEMA: u32 = 1;
 
 /// Where the FreeBSD libraries the linker needs come from.
