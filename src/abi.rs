@@ -112,7 +112,9 @@ impl AbiSet {
             source: String,
             libraries: BTreeMap<String, Library>,
         }
-        let dump: Dump = serde_json::from_str(text).context("not a base ABI dump (expected {arch, release, source, libraries: {soname: {...}}})")?;
+        let dump: Dump = serde_json::from_str(text).context(
+            "not a base ABI dump (expected {arch, release, source, libraries: {soname: {...}}})",
+        )?;
         let mut set = AbiSet {
             schema: SCHEMA,
             release: dump.release.trim_end_matches("-RELEASE").to_string(),
@@ -138,14 +140,26 @@ impl AbiSet {
             let _ = writeln!(out, "    {{");
             let _ = writeln!(out, "      \"soname\": {},", q(&lib.soname));
             let _ = writeln!(out, "      \"path\": {},", q(&lib.path));
-            let _ = writeln!(out, "      \"needed\": {},", serde_json::to_string(&lib.needed).expect("serialize"));
+            let _ = writeln!(
+                out,
+                "      \"needed\": {},",
+                serde_json::to_string(&lib.needed).expect("serialize")
+            );
             let _ = writeln!(out, "      \"symbols\": [");
             for (j, sym) in lib.symbols.iter().enumerate() {
                 let comma = if j + 1 < lib.symbols.len() { "," } else { "" };
-                let _ = writeln!(out, "        {}{comma}", serde_json::to_string(sym).expect("serialize"));
+                let _ = writeln!(
+                    out,
+                    "        {}{comma}",
+                    serde_json::to_string(sym).expect("serialize")
+                );
             }
             let _ = writeln!(out, "      ]");
-            let comma = if i + 1 < self.libraries.len() { "," } else { "" };
+            let comma = if i + 1 < self.libraries.len() {
+                ","
+            } else {
+                ""
+            };
             let _ = writeln!(out, "    }}{comma}");
         }
         let _ = writeln!(out, "  ]");
@@ -164,19 +178,34 @@ pub fn library_from_elf(bytes: &[u8], path: &str) -> Result<Library> {
     if let Some(vd) = &elf.verdef {
         for d in vd.iter() {
             if let Some(aux) = d.iter().next() {
-                versions.insert(d.vd_ndx, elf.dynstrtab.get_at(aux.vda_name).unwrap_or("").to_string());
+                versions.insert(
+                    d.vd_ndx,
+                    elf.dynstrtab.get_at(aux.vda_name).unwrap_or("").to_string(),
+                );
             }
         }
     }
-    let versym: Vec<u16> = elf.versym.as_ref().map(|v| v.iter().map(|x| x.vs_val).collect()).unwrap_or_default();
+    let versym: Vec<u16> = elf
+        .versym
+        .as_ref()
+        .map(|v| v.iter().map(|x| x.vs_val).collect())
+        .unwrap_or_default();
     let mut symbols = Vec::new();
     for (i, s) in elf.dynsyms.iter().enumerate() {
-        if s.st_shndx == 0 || s.st_name == 0 || !matches!(s.st_bind(), sym::STB_GLOBAL | sym::STB_WEAK) {
+        if s.st_shndx == 0
+            || s.st_name == 0
+            || !matches!(s.st_bind(), sym::STB_GLOBAL | sym::STB_WEAK)
+        {
             continue;
         }
-        let Some(name) = elf.dynstrtab.get_at(s.st_name) else { continue };
+        let Some(name) = elf.dynstrtab.get_at(s.st_name) else {
+            continue;
+        };
         let raw = versym.get(i).copied().unwrap_or(1);
-        let version = versions.get(&(raw & 0x7fff)).filter(|_| raw & 0x7fff > 1).cloned();
+        let version = versions
+            .get(&(raw & 0x7fff))
+            .filter(|_| raw & 0x7fff > 1)
+            .cloned();
         // The version node's own definition symbol is not an export.
         if version.as_deref() == Some(name) && s.st_value == 0 {
             continue;
@@ -189,9 +218,20 @@ pub fn library_from_elf(bytes: &[u8], path: &str) -> Result<Library> {
             _ => SymKind::Notype,
         };
         let size = matches!(kind, SymKind::Object | SymKind::Tls).then_some(s.st_size);
-        symbols.push(Symbol { name: name.to_string(), kind, size, version, hidden: raw & 0x8000 != 0 });
+        symbols.push(Symbol {
+            name: name.to_string(),
+            kind,
+            size,
+            version,
+            hidden: raw & 0x8000 != 0,
+        });
     }
-    Ok(Library { soname, path: path.to_string(), needed: elf.libraries.iter().map(|s| s.to_string()).collect(), symbols })
+    Ok(Library {
+        soname,
+        path: path.to_string(),
+        needed: elf.libraries.iter().map(|s| s.to_string()).collect(),
+        symbols,
+    })
 }
 
 /// The ABI of every shared library in an extracted base (`lib/`, `usr/lib/`).
@@ -210,7 +250,8 @@ pub fn from_sysroot(dir: &std::path::Path, release: &str, arch: &str) -> Result<
         }
         let bytes = std::fs::read(&lib.real)?;
         let rel = lib.real.strip_prefix(dir).unwrap_or(&lib.real);
-        let mut l = library_from_elf(&bytes, &format!("/{}", rel.display())).with_context(|| format!("in {}", lib.real.display()))?;
+        let mut l = library_from_elf(&bytes, &format!("/{}", rel.display()))
+            .with_context(|| format!("in {}", lib.real.display()))?;
         if set.libraries.iter().any(|x: &Library| x.soname == l.soname) {
             continue;
         }
@@ -218,7 +259,10 @@ pub fn from_sysroot(dir: &std::path::Path, release: &str, arch: &str) -> Result<
         set.libraries.push(l);
     }
     if set.libraries.is_empty() {
-        anyhow::bail!("{} holds no shared libraries in lib/ or usr/lib/: is it an extracted base.txz?", dir.display());
+        anyhow::bail!(
+            "{} holds no shared libraries in lib/ or usr/lib/: is it an extracted base.txz?",
+            dir.display()
+        );
     }
     set.normalize();
     Ok(set)
@@ -226,12 +270,20 @@ pub fn from_sysroot(dir: &std::path::Path, release: &str, arch: &str) -> Result<
 
 /// Convert Zig's FreeBSD libc-family ABI lists for one target
 /// (`x86_64-freebsd-none`) into a library set.
-pub fn from_zig_abilists(bytes: &[u8], zig_target: &str, arch: &str, zig_version: &str) -> Result<AbiSet> {
+pub fn from_zig_abilists(
+    bytes: &[u8],
+    zig_target: &str,
+    arch: &str,
+    zig_version: &str,
+) -> Result<AbiSet> {
     use crate::zig_abilists as z;
     let lists = z::parse(bytes)?;
     let libs = z::to_libraries(&lists, zig_target);
     if libs.is_empty() {
-        anyhow::bail!("Zig's abilists have no target {zig_target}; they have: {}", lists.targets.join(", "));
+        anyhow::bail!(
+            "Zig's abilists have no target {zig_target}; they have: {}",
+            lists.targets.join(", ")
+        );
     }
     let mut set = AbiSet {
         schema: SCHEMA,
@@ -272,8 +324,14 @@ pub fn from_zig_abilists(bytes: &[u8], zig_target: &str, arch: &str, zig_version
 /// The symbol data files shipped in `stubs/abi/`, by `<release>-<arch>` key.
 const EMBEDDED: &[(&str, &str)] = &[
     ("13.5-amd64", include_str!("../stubs/abi/13.5-amd64.json")),
-    ("zig-14-libc-amd64", include_str!("../stubs/abi/zig-14-libc-amd64.json")),
-    ("zig-14-libc-arm64", include_str!("../stubs/abi/zig-14-libc-arm64.json")),
+    (
+        "zig-14-libc-amd64",
+        include_str!("../stubs/abi/zig-14-libc-amd64.json"),
+    ),
+    (
+        "zig-14-libc-arm64",
+        include_str!("../stubs/abi/zig-14-libc-arm64.json"),
+    ),
 ];
 
 /// Look up embedded symbol data by its key (`13.5-amd64`).
@@ -313,7 +371,11 @@ mod tests {
             let mut again = set.clone();
             again.normalize();
             assert_eq!(&again, set, "{key} is not normalized");
-            assert_eq!(set.write_pretty(), *text, "{key} is not in write_pretty layout");
+            assert_eq!(
+                set.write_pretty(),
+                *text,
+                "{key} is not in write_pretty layout"
+            );
         }
     }
 
@@ -322,15 +384,29 @@ mod tests {
         let set = embedded("13.5-amd64").unwrap();
         let kvm = set.library("libkvm.so.7").unwrap();
         assert_eq!(kvm.path, "/lib/libkvm.so.7");
-        assert!(kvm.symbols.iter().any(|s| s.name == "kvm_openfiles" && s.kind == SymKind::Func && s.version.is_none()));
+        assert!(kvm
+            .symbols
+            .iter()
+            .any(|s| s.name == "kvm_openfiles" && s.kind == SymKind::Func && s.version.is_none()));
         let devstat = set.library("libdevstat.so.7").unwrap();
-        let errbuf = devstat.symbols.iter().find(|s| s.name == "devstat_errbuf").unwrap();
+        let errbuf = devstat
+            .symbols
+            .iter()
+            .find(|s| s.name == "devstat_errbuf")
+            .unwrap();
         assert_eq!((errbuf.kind, errbuf.size), (SymKind::Object, Some(2048)));
         let procstat = set.library("libprocstat.so.1").unwrap();
-        let hidden: Vec<_> = procstat.symbols.iter().filter(|s| s.name == "procstat_get_vnode_info").collect();
+        let hidden: Vec<_> = procstat
+            .symbols
+            .iter()
+            .filter(|s| s.name == "procstat_get_vnode_info")
+            .collect();
         assert_eq!(hidden.len(), 3, "one default and two hidden versions");
         assert_eq!(hidden.iter().filter(|s| !s.hidden).count(), 1);
-        assert_eq!(set.by_link_name("procstat").unwrap().soname, "libprocstat.so.1");
+        assert_eq!(
+            set.by_link_name("procstat").unwrap().soname,
+            "libprocstat.so.1"
+        );
     }
 
     #[test]

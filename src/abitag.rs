@@ -38,8 +38,14 @@ pub fn source(freebsd_version: u32) -> String {
 /// The note object for (`target`, `freebsd_version`), assembled once into the cache.
 pub fn object(zig: &Zig, target: &Target, freebsd_version: u32) -> Result<PathBuf> {
     let src = source(freebsd_version);
-    let key = cache::key(&[src.as_bytes(), target.zig.as_bytes(), zig.version.as_bytes()]);
-    let dir = cache::dir()?.join("abi-tag").join(format!("{freebsd_version}-{}-{key}", target.machine));
+    let key = cache::key(&[
+        src.as_bytes(),
+        target.zig.as_bytes(),
+        zig.version.as_bytes(),
+    ]);
+    let dir = cache::dir()?
+        .join("abi-tag")
+        .join(format!("{freebsd_version}-{}-{key}", target.machine));
     let obj = dir.join("freebsd-abi-tag.o");
     if obj.is_file() {
         return Ok(obj);
@@ -50,11 +56,22 @@ pub fn object(zig: &Zig, target: &Target, freebsd_version: u32) -> Result<PathBu
     let out = zig
         .command()
         .current_dir(staging.path())
-        .args(["cc", "-target", target.zig, "-c", "freebsd-abi-tag.s", "-o", "freebsd-abi-tag.o"])
+        .args([
+            "cc",
+            "-target",
+            target.zig,
+            "-c",
+            "freebsd-abi-tag.s",
+            "-o",
+            "freebsd-abi-tag.o",
+        ])
         .output()
         .with_context(|| format!("cannot run {}", zig.display()))?;
     if !out.status.success() {
-        bail!("zig cc could not assemble the ABI tag note:\n{}", String::from_utf8_lossy(&out.stderr));
+        bail!(
+            "zig cc could not assemble the ABI tag note:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     std::fs::remove_file(&s)?;
     if cache::publish(staging, &dir).is_err() && !obj.is_file() {
@@ -66,7 +83,8 @@ pub fn object(zig: &Zig, target: &Target, freebsd_version: u32) -> Result<PathBu
 /// Set `EI_OSABI` to FreeBSD in an ELF file, in place (via a temporary file
 /// and a rename). Returns whether the file changed.
 pub fn brand(path: &Path) -> Result<bool> {
-    let mut bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut bytes =
+        std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     if bytes.len() < 16 || &bytes[..4] != b"\x7fELF" {
         bail!("{} is not an ELF file", path.display());
     }
@@ -74,12 +92,16 @@ pub fn brand(path: &Path) -> Result<bool> {
         return Ok(false);
     }
     bytes[7] = ELFOSABI_FREEBSD;
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
     std::io::Write::write_all(&mut tmp, &bytes)?;
     let perms = std::fs::metadata(path)?.permissions();
     std::fs::set_permissions(tmp.path(), perms)?;
-    tmp.persist(path).with_context(|| format!("cannot replace {}", path.display()))?;
+    tmp.persist(path)
+        .with_context(|| format!("cannot replace {}", path.display()))?;
     Ok(true)
 }
 
@@ -90,7 +112,10 @@ mod tests {
     #[test]
     fn note_layout() {
         let s = source(1404000);
-        assert!(s.contains(".long 8\n.long 4\n.long 1\n.asciz \"FreeBSD\"\n.balign 4\n.long 1404000"), "{s}");
+        assert!(
+            s.contains(".long 8\n.long 4\n.long 1\n.asciz \"FreeBSD\"\n.balign 4\n.long 1404000"),
+            "{s}"
+        );
     }
 
     #[test]

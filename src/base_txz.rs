@@ -67,22 +67,38 @@ pub enum SysrootError {
     UnknownRelease { given: String, known: String },
 
     #[error("no base.txz pin for FreeBSD {release} `{given}`; pinned architectures for {release}: {known}\n  fix: pick one of those; for another one, pass --sha256 with the value from the release's MANIFEST")]
-    UnknownArch { release: String, given: String, known: String },
+    UnknownArch {
+        release: String,
+        given: String,
+        known: String,
+    },
 
     #[error("`{given}` is not a SHA-256\n  fix: give 64 hex digits, as in the release's MANIFEST")]
     BadSha256 { given: String },
 
     #[error("sha256 mismatch for {url}: expected {expected}, got {got}\n  the file was deleted and nothing was cached; bsdx never accepts a mismatching file and does not try the other URLs after one\n  fix: retry later or from another mirror (BSDX_MIRROR); if the release's MANIFEST, checked independently, lists {got}, pass --sha256 {got}")]
-    Mismatch { url: String, expected: String, got: String },
+    Mismatch {
+        url: String,
+        expected: String,
+        got: String,
+    },
 
     #[error("refusing {archive}: member `{member}` {why}; nothing was extracted\n  a FreeBSD base.txz never holds such a member: check where the file came from")]
-    Refused { archive: String, member: String, why: String },
+    Refused {
+        archive: String,
+        member: String,
+        why: String,
+    },
 
     #[error("{archive} holds no shared libraries in lib/ or usr/lib/\n  fix: give the base.txz of a FreeBSD release (not kernel.txz, lib32.txz or src.txz)")]
     NoLibraries { archive: String },
 
     #[error("cannot download base.txz for FreeBSD {release} {arch}; tried:\n{tried}\n  fix: check the network or proxy (HTTPS_PROXY), or set BSDX_MIRROR to a mirror or a file:// directory holding <machine>/<machine_arch>/<release>-RELEASE/base.txz")]
-    Unreachable { release: String, arch: String, tried: String },
+    Unreachable {
+        release: String,
+        arch: String,
+        tried: String,
+    },
 }
 
 // ---------------------------------------------------------------- pins
@@ -109,7 +125,9 @@ pub struct Pin {
 
 fn pins() -> &'static Pins {
     static PINS: OnceLock<Pins> = OnceLock::new();
-    PINS.get_or_init(|| serde_json::from_str(PINS_TEXT).expect("embedded nix/releases.json is valid (unit-tested)"))
+    PINS.get_or_init(|| {
+        serde_json::from_str(PINS_TEXT).expect("embedded nix/releases.json is valid (unit-tested)")
+    })
 }
 
 fn release_names() -> Vec<&'static str> {
@@ -118,36 +136,56 @@ fn release_names() -> Vec<&'static str> {
 
 /// The pins' name for `given` (`arm64` for `aarch64`), if any pin has it.
 fn canonical_arch(given: &str) -> Option<&'static str> {
-    pins().releases.values().flat_map(|a| a.iter()).find(|(k, p)| *k == given || p.machine_arch == given).map(|(k, _)| k.as_str())
+    pins()
+        .releases
+        .values()
+        .flat_map(|a| a.iter())
+        .find(|(k, p)| *k == given || p.machine_arch == given)
+        .map(|(k, _)| k.as_str())
 }
 
 /// The pin for `release` and `arch` (`arm64` or `aarch64`).
 pub fn lookup(release: &str, arch: &str) -> Result<(&'static str, &'static Pin), SysrootError> {
-    let archs = pins().releases.get(release).ok_or_else(|| SysrootError::UnknownRelease {
-        given: release.to_string(),
-        known: release_names().join(", "),
-    })?;
-    canonical_arch(arch).and_then(|a| archs.get_key_value(a)).map(|(k, p)| (k.as_str(), p)).ok_or_else(|| SysrootError::UnknownArch {
-        release: release.to_string(),
-        given: arch.to_string(),
-        known: archs.keys().cloned().collect::<Vec<_>>().join(", "),
-    })
+    let archs = pins()
+        .releases
+        .get(release)
+        .ok_or_else(|| SysrootError::UnknownRelease {
+            given: release.to_string(),
+            known: release_names().join(", "),
+        })?;
+    canonical_arch(arch)
+        .and_then(|a| archs.get_key_value(a))
+        .map(|(k, p)| (k.as_str(), p))
+        .ok_or_else(|| SysrootError::UnknownArch {
+            release: release.to_string(),
+            given: arch.to_string(),
+            known: archs.keys().cloned().collect::<Vec<_>>().join(", "),
+        })
 }
 
 /// The release and architecture whose pinned base.txz has this SHA-256.
 fn identify(sha256: &str) -> Option<(&'static str, &'static str)> {
-    pins().releases.iter().flat_map(|(r, a)| a.iter().map(move |(k, p)| (r.as_str(), k.as_str(), p))).find(|(_, _, p)| p.sha256 == sha256).map(|(r, a, _)| (r, a))
+    pins()
+        .releases
+        .iter()
+        .flat_map(|(r, a)| a.iter().map(move |(k, p)| (r.as_str(), k.as_str(), p)))
+        .find(|(_, _, p)| p.sha256 == sha256)
+        .map(|(r, a, _)| (r, a))
 }
 
 fn parse_sha256(given: &str) -> Result<String, SysrootError> {
     let ok = given.len() == 64 && given.bytes().all(|b| b.is_ascii_hexdigit());
-    ok.then(|| given.to_ascii_lowercase()).ok_or_else(|| SysrootError::BadSha256 { given: given.escape_debug().to_string() })
+    ok.then(|| given.to_ascii_lowercase())
+        .ok_or_else(|| SysrootError::BadSha256 {
+            given: given.escape_debug().to_string(),
+        })
 }
 
 /// `14.4`: digits, a dot, digits (it becomes part of paths and URLs).
 fn is_release_name(s: &str) -> bool {
     let digits = |p: &str| !p.is_empty() && p.len() <= 4 && p.bytes().all(|b| b.is_ascii_digit());
-    s.split_once('.').is_some_and(|(a, b)| digits(a) && digits(b))
+    s.split_once('.')
+        .is_some_and(|(a, b)| digits(a) && digits(b))
 }
 
 /// The base.txz `fetch` wants: a pin, possibly with its hash overridden, or
@@ -180,7 +218,9 @@ impl Wanted {
                 urls: pin.urls.clone(),
             }),
             (Err(e), None) => Err(e.into()),
-            (Err(e), Some(sha)) => Self::unpinned(release, arch, sha).ok_or_else(|| anyhow::Error::from(e)),
+            (Err(e), Some(sha)) => {
+                Self::unpinned(release, arch, sha).ok_or_else(|| anyhow::Error::from(e))
+            }
         }
     }
 
@@ -191,7 +231,11 @@ impl Wanted {
         if !is_release_name(release) {
             return None;
         }
-        let fill = |t: &&str| t.replace("{machine}", &like.machine).replace("{machine_arch}", &like.machine_arch).replace("{release}", release);
+        let fill = |t: &&str| {
+            t.replace("{machine}", &like.machine)
+                .replace("{machine_arch}", &like.machine_arch)
+                .replace("{release}", release)
+        };
         Some(Wanted {
             release: release.to_string(),
             arch: key.to_string(),
@@ -218,7 +262,15 @@ impl Wanted {
         }
         mirrors
             .iter()
-            .map(|m| format!("{}/{}/{}/{}-RELEASE/base.txz", m.trim_end_matches('/'), self.machine, self.machine_arch, self.release))
+            .map(|m| {
+                format!(
+                    "{}/{}/{}/{}-RELEASE/base.txz",
+                    m.trim_end_matches('/'),
+                    self.machine,
+                    self.machine_arch,
+                    self.release
+                )
+            })
             .collect()
     }
 }
@@ -300,8 +352,13 @@ pub fn run(cmd: SysrootCommand) -> Result<i32> {
 }
 
 fn extract_command(a: ExtractArgs) -> Result<i32> {
-    let arch = a.arch.map(|g| canonical_arch(&g).map(str::to_string).unwrap_or(g));
-    let labels = Labels { release: a.release, arch };
+    let arch = a
+        .arch
+        .map(|g| canonical_arch(&g).map(str::to_string).unwrap_or(g));
+    let labels = Labels {
+        release: a.release,
+        arch,
+    };
     let source = a.base_txz.display().to_string();
     let marker = extract(&a.base_txz, &a.out, labels, &source, None)?;
     if a.json {
@@ -319,7 +376,10 @@ fn fetch_command(a: FetchArgs) -> Result<i32> {
     let urls = want.urls_with(a.mirror.as_deref());
     let (path, marker, cached) = fetch(&want, &urls)?;
     if cached {
-        eprintln!("bsdx: FreeBSD {} {} sysroot already in the cache", want.release, want.arch);
+        eprintln!(
+            "bsdx: FreeBSD {} {} sysroot already in the cache",
+            want.release, want.arch
+        );
     }
     if a.json {
         let out = serde_json::json!({
@@ -398,28 +458,53 @@ impl Labels {
 /// be empty): staged beside it, renamed into place when complete. `source`
 /// names the file in messages and the marker (its URL, for `fetch`). With
 /// `expect`, the archive's SHA-256 must equal it.
-pub fn extract(base_txz: &Path, out: &Path, labels: Labels, source: &str, expect: Option<&str>) -> Result<Marker> {
+pub fn extract(
+    base_txz: &Path,
+    out: &Path,
+    labels: Labels,
+    source: &str,
+    expect: Option<&str>,
+) -> Result<Marker> {
     ensure_empty(out)?;
-    let file = File::open(base_txz).with_context(|| format!("cannot open {}", base_txz.display()))?;
+    let file =
+        File::open(base_txz).with_context(|| format!("cannot open {}", base_txz.display()))?;
     let len = file.metadata().map(|m| m.len()).unwrap_or(0);
     let staging = cache::staging_dir(out)?;
     let lib_dir = staging.path().join("lib");
-    std::fs::create_dir(&lib_dir).with_context(|| format!("cannot create {}", lib_dir.display()))?;
+    std::fs::create_dir(&lib_dir)
+        .with_context(|| format!("cannot create {}", lib_dir.display()))?;
     let bar = progress(len, "extracting base.txz");
     let (members, sha256) = stream(Tally::new(file, bar.clone()), source, &lib_dir)?;
     bar.finish_and_clear();
     if let Some(expected) = expect.filter(|e| *e != sha256) {
-        return Err(SysrootError::Mismatch { url: source.to_string(), expected: expected.to_string(), got: sha256 }.into());
+        return Err(SysrootError::Mismatch {
+            url: source.to_string(),
+            expected: expected.to_string(),
+            got: sha256,
+        }
+        .into());
     }
     if members.files.is_empty() {
-        return Err(SysrootError::NoLibraries { archive: source.to_string() }.into());
+        return Err(SysrootError::NoLibraries {
+            archive: source.to_string(),
+        }
+        .into());
     }
     let libraries = describe(&lib_dir, &members)?;
     let links = link(&lib_dir, &members, &libraries)?;
     let (release, arch) = labels.settle(&sha256, expect.is_none());
-    let marker = Marker { schema: SCHEMA, release, arch, sha256, source: source.to_string(), libraries, links };
+    let marker = Marker {
+        schema: SCHEMA,
+        release,
+        arch,
+        sha256,
+        source: source.to_string(),
+        libraries,
+        links,
+    };
     let text = serde_json::to_string_pretty(&marker)?;
-    std::fs::write(staging.path().join(MARKER), text + "\n").context("cannot write the sysroot marker")?;
+    std::fs::write(staging.path().join(MARKER), text + "\n")
+        .context("cannot write the sysroot marker")?;
     cache::publish(staging, out)?;
     summarize(&marker, source, out);
     Ok(marker)
@@ -428,8 +513,13 @@ pub fn extract(base_txz: &Path, out: &Path, labels: Labels, source: &str, expect
 fn ensure_empty(out: &Path) -> Result<()> {
     match std::fs::symlink_metadata(out) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-        Ok(m) if m.is_dir() && std::fs::read_dir(out).is_ok_and(|mut d| d.next().is_none()) => Ok(()),
-        _ => Err(Error::NotEmpty { path: out.to_path_buf() }.into()),
+        Ok(m) if m.is_dir() && std::fs::read_dir(out).is_ok_and(|mut d| d.next().is_none()) => {
+            Ok(())
+        }
+        _ => Err(Error::NotEmpty {
+            path: out.to_path_buf(),
+        }
+        .into()),
     }
 }
 
@@ -455,7 +545,12 @@ struct Tally<R> {
 
 impl<R: Read> Tally<R> {
     fn new(inner: R, bar: ProgressBar) -> Self {
-        Tally { inner, hasher: Sha256::new(), bar, bytes: 0 }
+        Tally {
+            inner,
+            hasher: Sha256::new(),
+            bar,
+            bytes: 0,
+        }
     }
 
     fn hex(&self) -> String {
@@ -479,9 +574,11 @@ fn progress(len: u64, message: &str) -> ProgressBar {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::new(len);
-    let style = ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {eta}")
-        .map(|s| s.progress_chars("=> "))
-        .unwrap_or_else(|_| ProgressStyle::default_bar());
+    let style = ProgressStyle::with_template(
+        "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {eta}",
+    )
+    .map(|s| s.progress_chars("=> "))
+    .unwrap_or_else(|_| ProgressStyle::default_bar());
     bar.set_style(style);
     bar.set_message(message.to_string());
     bar
@@ -490,7 +587,9 @@ fn progress(len: u64, message: &str) -> ProgressBar {
 /// Read the whole file: the tar members, then whatever follows them, so
 /// the xz stream's checks run and the hash covers every byte.
 fn stream<R: Read>(reader: Tally<R>, name: &str, lib_dir: &Path) -> Result<(Members, String)> {
-    let unreadable = || format!("cannot read {name} as an xz-compressed tar archive (is it a FreeBSD base.txz?)");
+    let unreadable = || {
+        format!("cannot read {name} as an xz-compressed tar archive (is it a FreeBSD base.txz?)")
+    };
     let mut archive = tar::Archive::new(xz2::read::XzDecoder::new(reader));
     let members = read_members(&mut archive, name, lib_dir, &unreadable)?;
     let mut xz = archive.into_inner();
@@ -511,12 +610,23 @@ struct Members {
     links: BTreeMap<String, String>,
 }
 
-fn read_members<R: Read>(archive: &mut tar::Archive<R>, name: &str, lib_dir: &Path, unreadable: &dyn Fn() -> String) -> Result<Members> {
+fn read_members<R: Read>(
+    archive: &mut tar::Archive<R>,
+    name: &str,
+    lib_dir: &Path,
+    unreadable: &dyn Fn() -> String,
+) -> Result<Members> {
     let mut members = Members::default();
     for entry in archive.entries().with_context(unreadable)? {
         let entry = entry.with_context(unreadable)?;
         let shown = escape(&entry.path_bytes());
-        let refuse = |why: String| anyhow::Error::from(SysrootError::Refused { archive: name.to_string(), member: shown.clone(), why });
+        let refuse = |why: String| {
+            anyhow::Error::from(SysrootError::Refused {
+                archive: name.to_string(),
+                member: shown.clone(),
+                why,
+            })
+        };
         member(entry, lib_dir, &mut members).map_err(|e| match e {
             Member::Refused(why) => refuse(why),
             Member::Io(e) => anyhow::Error::new(e).context(unreadable()),
@@ -536,22 +646,32 @@ enum Member {
 }
 
 /// Look at one member: refuse it, skip it, write it or remember it.
-fn member<R: Read>(mut entry: tar::Entry<'_, R>, lib_dir: &Path, m: &mut Members) -> Result<(), Member> {
+fn member<R: Read>(
+    mut entry: tar::Entry<'_, R>,
+    lib_dir: &Path,
+    m: &mut Members,
+) -> Result<(), Member> {
     let path = normalize(&entry.path_bytes()).map_err(|why| Member::Refused(why.into()))?;
     let kind = entry.header().entry_type();
     if kind.is_character_special() || kind.is_block_special() || kind.is_fifo() {
         return Err(Member::Refused("is a device file or fifo".into()));
     }
     if kind.is_symlink() || kind.is_hard_link() {
-        let target = String::from_utf8_lossy(&entry.link_name_bytes().unwrap_or_default()).into_owned();
+        let target =
+            String::from_utf8_lossy(&entry.link_name_bytes().unwrap_or_default()).into_owned();
         return remember_link(&path, &target, kind.is_symlink(), m).map_err(Member::Refused);
     }
-    let Some(file) = library_name(&path).filter(|f| is_library_file(f)) else { return Ok(()) };
+    let Some(file) = library_name(&path).filter(|f| is_library_file(f)) else {
+        return Ok(());
+    };
     if !(kind.is_file() || kind.is_contiguous()) || m.files.values().any(|f| f == file) {
         return Ok(());
     }
     if entry.size() > MAX_LIBRARY {
-        return Err(Member::Refused(format!("is {} bytes, more than any shared library", entry.size())));
+        return Err(Member::Refused(format!(
+            "is {} bytes, more than any shared library",
+            entry.size()
+        )));
     }
     let mut magic = [0u8; 4];
     match entry.read_exact(&mut magic) {
@@ -567,9 +687,19 @@ fn member<R: Read>(mut entry: tar::Entry<'_, R>, lib_dir: &Path, m: &mut Members
 
 /// Create `dest` (it must not exist: `O_EXCL` never follows a link) with
 /// `head` and the rest of `entry`.
-fn write_library<R: Read>(entry: &mut tar::Entry<'_, R>, head: &[u8], dest: &Path) -> Result<(), Member> {
-    let cannot = |e: io::Error| Member::Write(anyhow::Error::new(e).context(format!("cannot write {}", dest.display())));
-    let mut out = std::fs::OpenOptions::new().write(true).create_new(true).open(dest).map_err(cannot)?;
+fn write_library<R: Read>(
+    entry: &mut tar::Entry<'_, R>,
+    head: &[u8],
+    dest: &Path,
+) -> Result<(), Member> {
+    let cannot = |e: io::Error| {
+        Member::Write(anyhow::Error::new(e).context(format!("cannot write {}", dest.display())))
+    };
+    let mut out = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(dest)
+        .map_err(cannot)?;
     out.write_all(head).map_err(cannot)?;
     let mut buf = vec![0u8; 1 << 16];
     loop {
@@ -585,19 +715,28 @@ fn write_library<R: Read>(entry: &mut tar::Entry<'_, R>, head: &[u8], dest: &Pat
 
 /// Check a link member; remember it when it is among the libraries. A
 /// hard link there is an alias like a symlink (bsdx makes its own link).
-fn remember_link(path: &[String], target: &str, symlink: bool, m: &mut Members) -> Result<(), String> {
+fn remember_link(
+    path: &[String],
+    target: &str,
+    symlink: bool,
+    m: &mut Members,
+) -> Result<(), String> {
     let shown = target.escape_debug();
     let among_libraries = library_name(path).is_some();
     let resolved = if !symlink {
-        normalize(target.as_bytes()).map_err(|_| format!("is a hard link to `{shown}`, outside the archive"))?
+        normalize(target.as_bytes())
+            .map_err(|_| format!("is a hard link to `{shown}`, outside the archive"))?
     } else if target.starts_with('/') {
         if among_libraries {
-            return Err(format!("is a symlink to the absolute path `{shown}`, outside the output"));
+            return Err(format!(
+                "is a symlink to the absolute path `{shown}`, outside the output"
+            ));
         }
         return Ok(());
     } else {
         let dir = &path[..path.len().saturating_sub(1)];
-        join_inside(dir, target).ok_or_else(|| format!("is a symlink to `{shown}`, which leaves the archive"))?
+        join_inside(dir, target)
+            .ok_or_else(|| format!("is a symlink to `{shown}`, which leaves the archive"))?
     };
     if among_libraries {
         m.links.insert(path.join("/"), resolved.join("/"));
@@ -650,15 +789,25 @@ fn library_name(path: &[String]) -> Option<&str> {
 
 /// `libkvm.so.7`, `libfoo.so.1.2`: a versioned shared library file name.
 fn is_library_file(name: &str) -> bool {
-    let Some((stem, version)) = name.split_once(".so.") else { return false };
+    let Some((stem, version)) = name.split_once(".so.") else {
+        return false;
+    };
     let plain = !name.contains('/') && !name.contains('\0');
-    plain && stem.len() > 3 && stem.starts_with("lib") && version.split('.').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+    plain
+        && stem.len() > 3
+        && stem.starts_with("lib")
+        && version
+            .split('.')
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// `libkvm.so` for `libkvm.so.7`, and the version as numbers.
 fn dev_name(file: &str) -> (String, Vec<u64>) {
     let (stem, version) = file.split_once(".so.").unwrap_or((file, ""));
-    (format!("{stem}.so"), version.split('.').map(|p| p.parse().unwrap_or(0)).collect())
+    (
+        format!("{stem}.so"),
+        version.split('.').map(|p| p.parse().unwrap_or(0)).collect(),
+    )
 }
 
 /// Each written library: file name, DT_SONAME, size.
@@ -667,9 +816,16 @@ fn describe(lib_dir: &Path, m: &Members) -> Result<Vec<LibraryFile>> {
     let mut out = Vec::new();
     for file in names {
         let path = lib_dir.join(file);
-        let bytes = std::fs::read(&path).with_context(|| format!("cannot read back {}", path.display()))?;
-        let soname = goblin::elf::Elf::parse(&bytes).ok().and_then(|e| e.soname.map(str::to_string));
-        out.push(LibraryFile { file: file.clone(), soname, size: bytes.len() as u64 });
+        let bytes =
+            std::fs::read(&path).with_context(|| format!("cannot read back {}", path.display()))?;
+        let soname = goblin::elf::Elf::parse(&bytes)
+            .ok()
+            .and_then(|e| e.soname.map(str::to_string));
+        out.push(LibraryFile {
+            file: file.clone(),
+            soname,
+            size: bytes.len() as u64,
+        });
     }
     Ok(out)
 }
@@ -679,7 +835,11 @@ fn describe(lib_dir: &Path, m: &Members) -> Result<Vec<LibraryFile>> {
 /// when a soname differs from its file name, and a `lib<name>.so` for each
 /// library, after its soname and its file name (the highest version when
 /// there are several). A name already taken is left alone.
-fn link(lib_dir: &Path, m: &Members, libraries: &[LibraryFile]) -> Result<BTreeMap<String, String>> {
+fn link(
+    lib_dir: &Path,
+    m: &Members,
+    libraries: &[LibraryFile],
+) -> Result<BTreeMap<String, String>> {
     let mut taken: BTreeSet<String> = libraries.iter().map(|l| l.file.clone()).collect();
     let mut planned: Vec<(String, String)> = Vec::new();
     for path in m.links.keys() {
@@ -704,7 +864,9 @@ fn link(lib_dir: &Path, m: &Members, libraries: &[LibraryFile]) -> Result<BTreeM
     let mut links = BTreeMap::new();
     for (name, file) in planned {
         if taken.insert(name.clone()) {
-            std::os::unix::fs::symlink(&file, lib_dir.join(&name)).with_context(|| format!("cannot create the link {name} in {}", lib_dir.display()))?;
+            std::os::unix::fs::symlink(&file, lib_dir.join(&name)).with_context(|| {
+                format!("cannot create the link {name} in {}", lib_dir.display())
+            })?;
             links.insert(name, file);
         }
     }
@@ -746,7 +908,10 @@ pub fn fetch(want: &Wanted, urls: &[String]) -> Result<(PathBuf, Marker, bool)> 
         eprintln!("bsdx: note: the pinned SHA-256 of FreeBSD {} {} is confirmed by one source only (see nix/releases.json)", want.release, want.arch);
     }
     let (tmp, url) = download(urls, want, &root)?;
-    let labels = Labels { release: Some(want.release.clone()), arch: Some(want.arch.clone()) };
+    let labels = Labels {
+        release: Some(want.release.clone()),
+        arch: Some(want.arch.clone()),
+    };
     let marker = match extract(tmp.path(), &dir, labels, &url, Some(&want.sha256)) {
         Ok(marker) => marker,
         // Another bsdx may have finished the same directory first.
@@ -763,15 +928,28 @@ fn remove_garbage(dir: &Path) -> Result<()> {
         _ => std::fs::remove_file(dir),
     };
     eprintln!("bsdx: removing the unfinished {}", dir.display());
-    removed.with_context(|| format!("cannot remove the unfinished {}; remove it yourself", dir.display()))
+    removed.with_context(|| {
+        format!(
+            "cannot remove the unfinished {}; remove it yourself",
+            dir.display()
+        )
+    })
 }
 
 /// Delete downloads an interrupted bsdx left behind (a day old or more).
 fn sweep(root: &Path) {
     let day = Duration::from_secs(24 * 3600);
     for e in std::fs::read_dir(root).into_iter().flatten().flatten() {
-        let stale = e.metadata().ok().and_then(|m| m.modified().ok()).and_then(|t| t.elapsed().ok()).is_some_and(|age| age > day);
-        if stale && e.file_name().to_string_lossy().starts_with(DOWNLOAD_PREFIX) && e.file_type().is_ok_and(|t| t.is_file()) {
+        let stale = e
+            .metadata()
+            .ok()
+            .and_then(|m| m.modified().ok())
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > day);
+        if stale
+            && e.file_name().to_string_lossy().starts_with(DOWNLOAD_PREFIX)
+            && e.file_type().is_ok_and(|t| t.is_file())
+        {
             let _ = std::fs::remove_file(e.path());
         }
     }
@@ -791,7 +969,11 @@ enum Attempt {
 
 /// The first of `urls` that yields the wanted file, verified, in a
 /// temporary file in `dir` (deleted when dropped).
-fn download(urls: &[String], want: &Wanted, dir: &Path) -> Result<(tempfile::NamedTempFile, String)> {
+fn download(
+    urls: &[String],
+    want: &Wanted,
+    dir: &Path,
+) -> Result<(tempfile::NamedTempFile, String)> {
     let mut tried = Vec::new();
     for (i, url) in urls.iter().enumerate() {
         match download_url(url, want, dir)? {
@@ -804,12 +986,21 @@ fn download(urls: &[String], want: &Wanted, dir: &Path) -> Result<(tempfile::Nam
             }
         }
     }
-    Err(SysrootError::Unreachable { release: want.release.clone(), arch: want.arch.clone(), tried: tried.join("\n") }.into())
+    Err(SysrootError::Unreachable {
+        release: want.release.clone(),
+        arch: want.arch.clone(),
+        tried: tried.join("\n"),
+    }
+    .into())
 }
 
 /// `Ok(Ok(file))`: downloaded and verified. `Ok(Err(why))`: this URL
 /// failed, try the next. `Err`: stop (a SHA-256 mismatch, local trouble).
-fn download_url(url: &str, want: &Wanted, dir: &Path) -> Result<Result<tempfile::NamedTempFile, String>> {
+fn download_url(
+    url: &str,
+    want: &Wanted,
+    dir: &Path,
+) -> Result<Result<tempfile::NamedTempFile, String>> {
     let mut last = String::new();
     for attempt in 1..=ATTEMPTS {
         let mut tmp = tempfile::Builder::new()
@@ -818,19 +1009,30 @@ fn download_url(url: &str, want: &Wanted, dir: &Path) -> Result<Result<tempfile:
             .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
         match download_once(url, tmp.as_file_mut(), want) {
             Ok((got, bytes)) if got == want.sha256 => {
-                eprintln!("bsdx: downloaded {url} ({}, sha256 verified)", HumanBytes(bytes));
+                eprintln!(
+                    "bsdx: downloaded {url} ({}, sha256 verified)",
+                    HumanBytes(bytes)
+                );
                 return Ok(Ok(tmp));
             }
             Ok((got, _)) => {
                 drop(tmp);
-                return Err(SysrootError::Mismatch { url: url.to_string(), expected: want.sha256.clone(), got }.into());
+                return Err(SysrootError::Mismatch {
+                    url: url.to_string(),
+                    expected: want.sha256.clone(),
+                    got,
+                }
+                .into());
             }
             Err(Attempt::Local(e)) => return Err(e),
             Err(Attempt::Missing(why) | Attempt::Failed(why)) => return Ok(Err(why)),
             Err(Attempt::Transient(why)) => {
                 if attempt < ATTEMPTS {
                     let wait = Duration::from_secs(2u64.pow(attempt));
-                    eprintln!("bsdx: {url}: {why}; retrying in {}s (attempt {attempt} of {ATTEMPTS})", wait.as_secs());
+                    eprintln!(
+                        "bsdx: {url}: {why}; retrying in {}s (attempt {attempt} of {ATTEMPTS})",
+                        wait.as_secs()
+                    );
                     std::thread::sleep(wait);
                 }
                 last = format!("{why} ({ATTEMPTS} attempts)");
@@ -843,7 +1045,13 @@ fn download_url(url: &str, want: &Wanted, dir: &Path) -> Result<Result<tempfile:
 /// Download `url` into `dest`; returns its SHA-256 and size.
 fn download_once(url: &str, dest: &mut File, want: &Wanted) -> Result<(String, u64), Attempt> {
     let (reader, len) = open_url(url)?;
-    let bar = progress(len.or(want.size).unwrap_or(0), &format!("downloading FreeBSD {} {} base.txz", want.release, want.arch));
+    let bar = progress(
+        len.or(want.size).unwrap_or(0),
+        &format!(
+            "downloading FreeBSD {} {} base.txz",
+            want.release, want.arch
+        ),
+    );
     let mut tally = Tally::new(reader, bar.clone());
     let mut buf = vec![0u8; 1 << 16];
     loop {
@@ -853,7 +1061,11 @@ fn download_once(url: &str, dest: &mut File, want: &Wanted) -> Result<(String, u
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(Attempt::Transient(format!("the download broke off: {e}"))),
         };
-        dest.write_all(&buf[..n]).map_err(|e| Attempt::Local(anyhow::Error::new(e).context("cannot write the download into the cache directory")))?;
+        dest.write_all(&buf[..n]).map_err(|e| {
+            Attempt::Local(
+                anyhow::Error::new(e).context("cannot write the download into the cache directory"),
+            )
+        })?;
     }
     dest.flush().map_err(|e| Attempt::Local(e.into()))?;
     bar.finish_and_clear();
@@ -868,12 +1080,19 @@ fn open_url(url: &str) -> Result<(Box<dyn Read>, Option<u64>), Attempt> {
                 let len = f.metadata().ok().map(|m| m.len());
                 Ok((Box::new(f), len))
             }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Err(Attempt::Missing("no such file".into())),
-            Err(e) => Err(Attempt::Failed(format!("cannot open {}: {e}", path.display()))),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                Err(Attempt::Missing("no such file".into()))
+            }
+            Err(e) => Err(Attempt::Failed(format!(
+                "cannot open {}: {e}",
+                path.display()
+            ))),
         };
     }
     if !(url.starts_with("https://") || url.starts_with("http://")) {
-        return Err(Attempt::Failed("unsupported URL (use https://, http:// or file:///absolute/path)".into()));
+        return Err(Attempt::Failed(
+            "unsupported URL (use https://, http:// or file:///absolute/path)".into(),
+        ));
     }
     let response = agent().get(url).call().map_err(classify)?;
     let len = response.body().content_length();
@@ -893,10 +1112,18 @@ fn agent() -> ureq::Agent {
 fn classify(e: ureq::Error) -> Attempt {
     let why = e.to_string();
     match e {
-        ureq::Error::StatusCode(c @ (404 | 410)) => Attempt::Missing(format!("HTTP {c}, not there")),
-        ureq::Error::StatusCode(c) if c == 408 || c == 429 || c >= 500 => Attempt::Transient(format!("HTTP {c}")),
+        ureq::Error::StatusCode(c @ (404 | 410)) => {
+            Attempt::Missing(format!("HTTP {c}, not there"))
+        }
+        ureq::Error::StatusCode(c) if c == 408 || c == 429 || c >= 500 => {
+            Attempt::Transient(format!("HTTP {c}"))
+        }
         ureq::Error::StatusCode(c) => Attempt::Failed(format!("HTTP {c}")),
-        ureq::Error::Io(_) | ureq::Error::Timeout(_) | ureq::Error::ConnectionFailed | ureq::Error::HostNotFound | ureq::Error::Protocol(_) => Attempt::Transient(why),
+        ureq::Error::Io(_)
+        | ureq::Error::Timeout(_)
+        | ureq::Error::ConnectionFailed
+        | ureq::Error::HostNotFound
+        | ureq::Error::Protocol(_) => Attempt::Transient(why),
         _ => Attempt::Failed(why),
     }
 }
@@ -906,7 +1133,8 @@ fn file_url_path(url: &str) -> Option<PathBuf> {
     let rest = url.strip_prefix("file://")?;
     let rest = rest.strip_prefix("localhost").unwrap_or(rest);
     use std::os::unix::ffi::OsStringExt;
-    rest.starts_with('/').then(|| PathBuf::from(std::ffi::OsString::from_vec(percent_decode(rest))))
+    rest.starts_with('/')
+        .then(|| PathBuf::from(std::ffi::OsString::from_vec(percent_decode(rest))))
 }
 
 fn percent_decode(s: &str) -> Vec<u8> {
@@ -914,7 +1142,10 @@ fn percent_decode(s: &str) -> Vec<u8> {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        let hex = b.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok()).and_then(|h| u8::from_str_radix(h, 16).ok());
+        let hex = b
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
         match (b[i], hex) {
             (b'%', Some(v)) => {
                 out.push(v);
@@ -948,31 +1179,57 @@ mod tests {
             for (arch, pin) in archs {
                 let what = format!("{release} {arch}");
                 assert_eq!(pin.sha256.len(), 64, "{what}");
-                assert!(pin.sha256.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)), "{what}: lowercase hex");
+                assert!(
+                    pin.sha256
+                        .bytes()
+                        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)),
+                    "{what}: lowercase hex"
+                );
                 assert!(pin.urls.len() >= 2, "{what}: at least two URLs");
                 assert_eq!(&pin.machine, arch, "{what}");
                 let expected: Vec<String> = URL_TEMPLATES
                     .iter()
-                    .map(|t| t.replace("{machine}", &pin.machine).replace("{machine_arch}", &pin.machine_arch).replace("{release}", release))
+                    .map(|t| {
+                        t.replace("{machine}", &pin.machine)
+                            .replace("{machine_arch}", &pin.machine_arch)
+                            .replace("{release}", release)
+                    })
                     .collect();
                 assert_eq!(pin.urls, expected, "{what}: URLs follow FreeBSD's layout");
                 let w = Wanted::new(release, arch, None).unwrap();
                 assert_eq!(w.sha256, pin.sha256);
-                assert_eq!(identify(&pin.sha256), Some((release.as_str(), arch.as_str())));
+                assert_eq!(
+                    identify(&pin.sha256),
+                    Some((release.as_str(), arch.as_str()))
+                );
             }
         }
-        let all: Vec<&String> = pins().releases.values().flat_map(|a| a.values().map(|p| &p.sha256)).collect();
-        assert_eq!(all.len(), all.iter().collect::<BTreeSet<_>>().len(), "no two pins share a hash");
+        let all: Vec<&String> = pins()
+            .releases
+            .values()
+            .flat_map(|a| a.values().map(|p| &p.sha256))
+            .collect();
+        assert_eq!(
+            all.len(),
+            all.iter().collect::<BTreeSet<_>>().len(),
+            "no two pins share a hash"
+        );
     }
 
     #[test]
     fn unknown_releases_and_archs_list_the_known_ones() {
         let e = lookup("16.0", "amd64").unwrap_err().to_string();
-        assert!(e.contains("pinned releases: 13.5, 14.2, 14.3, 14.4, 15.0, 15.1"), "{e}");
+        assert!(
+            e.contains("pinned releases: 13.5, 14.2, 14.3, 14.4, 15.0, 15.1"),
+            "{e}"
+        );
         let e = lookup("15.1", "arm64").unwrap_err().to_string();
         assert!(e.contains("pinned architectures for 15.1: amd64"), "{e}");
         let e = lookup("14.4", "sparc64").unwrap_err().to_string();
-        assert!(e.contains("pinned architectures for 14.4: amd64, arm64"), "{e}");
+        assert!(
+            e.contains("pinned architectures for 14.4: amd64, arm64"),
+            "{e}"
+        );
         assert_eq!(lookup("14.4", "aarch64").unwrap().0, "arm64");
     }
 
@@ -983,42 +1240,89 @@ mod tests {
         assert_eq!(w.sha256, "ab".repeat(32));
         assert_eq!(w.dir_name(), format!("14.4-amd64-{}", "ab".repeat(8)));
         let w = Wanted::new("15.1", "aarch64", Some(&sha)).unwrap();
-        assert_eq!(w.urls[0], "https://download.freebsd.org/releases/arm64/aarch64/15.1-RELEASE/base.txz");
-        assert!(Wanted::new("../x", "amd64", Some(&sha)).is_err(), "release names become paths");
+        assert_eq!(
+            w.urls[0],
+            "https://download.freebsd.org/releases/arm64/aarch64/15.1-RELEASE/base.txz"
+        );
+        assert!(
+            Wanted::new("../x", "amd64", Some(&sha)).is_err(),
+            "release names become paths"
+        );
         assert!(Wanted::new("16.0", "sparc64", Some(&sha)).is_err());
-        assert!(Wanted::new("14.4", "amd64", Some("abc")).unwrap_err().to_string().contains("64 hex digits"));
+        assert!(Wanted::new("14.4", "amd64", Some("abc"))
+            .unwrap_err()
+            .to_string()
+            .contains("64 hex digits"));
         let w = Wanted::new("14.4", "amd64", None).unwrap();
         assert_eq!(w.urls_with(Some("  ")), w.urls);
         assert_eq!(
             w.urls_with(Some("file:///m/ https://x.example")),
-            ["file:///m/amd64/amd64/14.4-RELEASE/base.txz", "https://x.example/amd64/amd64/14.4-RELEASE/base.txz"]
+            [
+                "file:///m/amd64/amd64/14.4-RELEASE/base.txz",
+                "https://x.example/amd64/amd64/14.4-RELEASE/base.txz"
+            ]
         );
     }
 
     #[test]
     fn member_paths() {
-        assert_eq!(normalize(b"./usr/lib/libkvm.so").unwrap(), strings(&["usr", "lib", "libkvm.so"]));
+        assert_eq!(
+            normalize(b"./usr/lib/libkvm.so").unwrap(),
+            strings(&["usr", "lib", "libkvm.so"])
+        );
         assert!(normalize(b"/etc/passwd").is_err());
         assert!(normalize(b"./lib/../../x").is_err());
-        assert_eq!(join_inside(&strings(&["usr", "lib"]), "../../lib/libkvm.so.7").unwrap(), strings(&["lib", "libkvm.so.7"]));
-        assert_eq!(join_inside(&strings(&["usr", "lib"]), "../../../etc/passwd"), None);
-        assert_eq!(library_name(&strings(&["lib", "libc.so.7"])), Some("libc.so.7"));
-        assert_eq!(library_name(&strings(&["usr", "lib", "libc.so"])), Some("libc.so"));
-        assert_eq!(library_name(&strings(&["usr", "lib", "debug", "libc.so.7"])), None);
+        assert_eq!(
+            join_inside(&strings(&["usr", "lib"]), "../../lib/libkvm.so.7").unwrap(),
+            strings(&["lib", "libkvm.so.7"])
+        );
+        assert_eq!(
+            join_inside(&strings(&["usr", "lib"]), "../../../etc/passwd"),
+            None
+        );
+        assert_eq!(
+            library_name(&strings(&["lib", "libc.so.7"])),
+            Some("libc.so.7")
+        );
+        assert_eq!(
+            library_name(&strings(&["usr", "lib", "libc.so"])),
+            Some("libc.so")
+        );
+        assert_eq!(
+            library_name(&strings(&["usr", "lib", "debug", "libc.so.7"])),
+            None
+        );
         assert_eq!(library_name(&strings(&["usr", "bin", "libc.so.7"])), None);
         for ok in ["libkvm.so.7", "libfoo.so.1.2"] {
             assert!(is_library_file(ok), "{ok}");
         }
-        for no in ["libc.so", "libc.a", "lib.so.1", "libx.so.1a", "libx.so.", "libx.so.1.", "engine.so.1"] {
+        for no in [
+            "libc.so",
+            "libc.a",
+            "lib.so.1",
+            "libx.so.1a",
+            "libx.so.",
+            "libx.so.1.",
+            "engine.so.1",
+        ] {
             assert!(!is_library_file(no), "{no}");
         }
-        assert_eq!(dev_name("libfoo.so.1.2"), ("libfoo.so".to_string(), vec![1, 2]));
+        assert_eq!(
+            dev_name("libfoo.so.1.2"),
+            ("libfoo.so".to_string(), vec![1, 2])
+        );
     }
 
     #[test]
     fn file_urls() {
-        assert_eq!(file_url_path("file:///a%20b/c"), Some(PathBuf::from("/a b/c")));
-        assert_eq!(file_url_path("file://localhost/x"), Some(PathBuf::from("/x")));
+        assert_eq!(
+            file_url_path("file:///a%20b/c"),
+            Some(PathBuf::from("/a b/c"))
+        );
+        assert_eq!(
+            file_url_path("file://localhost/x"),
+            Some(PathBuf::from("/x"))
+        );
         assert_eq!(file_url_path("file://relative"), None);
         assert_eq!(file_url_path("https://x"), None);
         assert_eq!(percent_decode("100%"), b"100%");

@@ -29,7 +29,11 @@ pub fn execute(env: &CrossEnv, cargo_args: &[String]) -> Result<Vec<PathBuf>> {
 }
 
 /// Run the build in `dir`, with the target directory `env` was computed for.
-pub fn execute_in(env: &CrossEnv, cargo_args: &[String], dir: &std::path::Path) -> Result<Vec<PathBuf>> {
+pub fn execute_in(
+    env: &CrossEnv,
+    cargo_args: &[String],
+    dir: &std::path::Path,
+) -> Result<Vec<PathBuf>> {
     if cargo_args.iter().any(|a| a.starts_with("--message-format")) {
         bail!("bsdx build reads cargo's JSON messages itself; remove --message-format from the cargo arguments");
     }
@@ -44,7 +48,11 @@ pub fn execute_in(env: &CrossEnv, cargo_args: &[String], dir: &std::path::Path) 
     let mut line = String::new();
     loop {
         line.clear();
-        if lines.read_line(&mut line).context("reading cargo's output")? == 0 {
+        if lines
+            .read_line(&mut line)
+            .context("reading cargo's output")?
+            == 0
+        {
             break;
         }
         match serde_json::from_str::<serde_json::Value>(&line) {

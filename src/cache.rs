@@ -24,19 +24,35 @@ pub fn key(parts: &[&[u8]]) -> String {
         h.update((p.len() as u64).to_le_bytes());
         h.update(p);
     }
-    h.finalize().iter().take(8).map(|b| format!("{b:02x}")).collect()
+    h.finalize()
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// A temporary directory beside `dest`, on the same filesystem, so the
 /// final rename is atomic. Removed on drop unless published.
 pub fn staging_dir(dest: &Path) -> Result<tempfile::TempDir> {
-    let parent = dest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
-    let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let parent = dest
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent)
+        .with_context(|| format!("cannot create {}", parent.display()))?;
+    let name = dest
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     tempfile::Builder::new()
         .prefix(&format!(".{name}.bsdx-tmp-"))
         .tempdir_in(parent)
-        .with_context(|| format!("cannot create a temporary directory in {}", parent.display()))
+        .with_context(|| {
+            format!(
+                "cannot create a temporary directory in {}",
+                parent.display()
+            )
+        })
 }
 
 /// Rename a finished staging directory to `dest`. `dest` must not exist or
@@ -45,7 +61,10 @@ pub fn publish(staging: tempfile::TempDir, dest: &Path) -> Result<()> {
     let path = staging.keep();
     std::fs::rename(&path, dest).map_err(|e| {
         let _ = std::fs::remove_dir_all(&path);
-        anyhow::Error::new(e).context(format!("cannot move the finished output into {}", dest.display()))
+        anyhow::Error::new(e).context(format!(
+            "cannot move the finished output into {}",
+            dest.display()
+        ))
     })
 }
 
@@ -70,7 +89,10 @@ mod tests {
         assert_eq!(std::fs::read_to_string(dest.join("f")).unwrap(), "1");
         let s = staging_dir(&dest).unwrap();
         let staged = s.path().to_path_buf();
-        assert!(publish(s, &dest).is_err(), "a non-empty destination is never replaced");
+        assert!(
+            publish(s, &dest).is_err(),
+            "a non-empty destination is never replaced"
+        );
         assert!(!staged.exists(), "the staging dir is cleaned up");
         assert_eq!(std::fs::read_to_string(dest.join("f")).unwrap(), "1");
     }

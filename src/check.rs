@@ -112,10 +112,17 @@ impl<'a> Base<'a> {
         Base {
             release,
             primary: None,
-            sets: release.layers(machine).into_iter().map(|set| (set, &release.renamed)).collect(),
+            sets: release
+                .layers(machine)
+                .into_iter()
+                .map(|set| (set, &release.renamed))
+                .collect(),
             exact: release.symbols_are_exact(),
             description: if release.symbols_are_exact() {
-                format!("FreeBSD {} base symbol data shipped with bsdx", release.release)
+                format!(
+                    "FreeBSD {} base symbol data shipped with bsdx",
+                    release.release
+                )
             } else {
                 format!(
                     "FreeBSD {} sonames; symbol lists from {} (bsdx has no full symbol data for {}; pass --sysroot for exact checks)",
@@ -131,9 +138,16 @@ impl<'a> Base<'a> {
         Base {
             release,
             primary: Some(set),
-            sets: release.layers(machine).into_iter().map(|s| (s, &release.renamed)).collect(),
+            sets: release
+                .layers(machine)
+                .into_iter()
+                .map(|s| (s, &release.renamed))
+                .collect(),
             exact: true,
-            description: format!("the libraries of the sysroot {} (bsdx's data for sonames it lacks)", dir.display()),
+            description: format!(
+                "the libraries of the sysroot {} (bsdx's data for sonames it lacks)",
+                dir.display()
+            ),
         }
     }
 
@@ -145,7 +159,10 @@ impl<'a> Base<'a> {
         self.sets
             .iter()
             .filter_map(|(set, renamed)| {
-                let original = renamed.iter().find(|(_, new)| *new == soname).map(|(old, _)| old.as_str());
+                let original = renamed
+                    .iter()
+                    .find(|(_, new)| *new == soname)
+                    .map(|(old, _)| old.as_str());
                 match original {
                     Some(old) => set.library(old),
                     // A library renamed away in this release is not there under its old name.
@@ -162,7 +179,9 @@ impl<'a> Base<'a> {
 
     fn lookup(&self, req: &Requirement, needed: &[String]) -> Lookup {
         let exports = |lib: &crate::abi::Library, version: Option<&str>| {
-            let start = lib.symbols.partition_point(|s| s.name.as_str() < req.name.as_str());
+            let start = lib
+                .symbols
+                .partition_point(|s| s.name.as_str() < req.name.as_str());
             lib.symbols[start..]
                 .iter()
                 .take_while(|s| s.name == req.name)
@@ -188,7 +207,11 @@ impl<'a> Base<'a> {
                     }
                     unknown |= libs.is_empty();
                 }
-                if unknown { Lookup::Unknown } else { Lookup::Missing }
+                if unknown {
+                    Lookup::Unknown
+                } else {
+                    Lookup::Missing
+                }
             }
         }
     }
@@ -212,20 +235,43 @@ impl Requirement {
 
 /// Make an ELF-sourced string safe to print on a terminal.
 pub fn escape(s: &str) -> String {
-    s.chars().flat_map(|c| if c.is_control() { c.escape_default().collect::<Vec<_>>() } else { vec![c] }).collect()
+    s.chars()
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
 }
 
 /// `1404000` -> `14.4`; `1500068` -> `15.0`.
 pub fn release_name(freebsd_version: u32) -> String {
-    format!("{}.{}", freebsd_version / 100_000, (freebsd_version / 1000) % 100)
+    format!(
+        "{}.{}",
+        freebsd_version / 100_000,
+        (freebsd_version / 1000) % 100
+    )
 }
 
 fn abi_tag(elf: &Elf, bytes: &[u8]) -> Option<u32> {
     let from = |notes: Option<goblin::elf::note::NoteIterator>| {
-        notes?.flatten().find(|n| n.n_type == crate::abitag::NT_FREEBSD_ABI_TAG && n.name == "FreeBSD" && n.desc.len() == 4).map(|n| {
-            let d: [u8; 4] = n.desc.try_into().expect("length checked");
-            if elf.little_endian { u32::from_le_bytes(d) } else { u32::from_be_bytes(d) }
-        })
+        notes?
+            .flatten()
+            .find(|n| {
+                n.n_type == crate::abitag::NT_FREEBSD_ABI_TAG
+                    && n.name == "FreeBSD"
+                    && n.desc.len() == 4
+            })
+            .map(|n| {
+                let d: [u8; 4] = n.desc.try_into().expect("length checked");
+                if elf.little_endian {
+                    u32::from_le_bytes(d)
+                } else {
+                    u32::from_be_bytes(d)
+                }
+            })
     };
     from(elf.iter_note_headers(bytes)).or_else(|| from(elf.iter_note_sections(bytes, None)))
 }
@@ -241,28 +287,53 @@ fn requirements(elf: &Elf) -> Vec<Requirement> {
             }
         }
     }
-    let versym: Vec<u16> = elf.versym.as_ref().map(|v| v.iter().map(|x| x.vs_val).collect()).unwrap_or_default();
+    let versym: Vec<u16> = elf
+        .versym
+        .as_ref()
+        .map(|v| v.iter().map(|x| x.vs_val).collect())
+        .unwrap_or_default();
     let mut reqs = Vec::new();
     for (i, s) in elf.dynsyms.iter().enumerate() {
         if s.st_shndx != 0 || s.st_bind() == sym::STB_WEAK || s.st_name == 0 {
             continue;
         }
-        let Some(name) = elf.dynstrtab.get_at(s.st_name).filter(|n| !n.is_empty()) else { continue };
+        let Some(name) = elf.dynstrtab.get_at(s.st_name).filter(|n| !n.is_empty()) else {
+            continue;
+        };
         let idx = versym.get(i).map(|v| v & 0x7fff).unwrap_or(0);
         let (file, version) = match needs.get(&idx) {
             Some((f, v)) if idx >= 2 => (Some(f.clone()), Some(v.clone())),
             _ => (None, None),
         };
-        reqs.push(Requirement { name: escape(name), file: file.map(|f| escape(&f)), version: version.map(|v| escape(&v)) });
+        reqs.push(Requirement {
+            name: escape(name),
+            file: file.map(|f| escape(&f)),
+            version: version.map(|v| escape(&v)),
+        });
     }
     reqs
 }
 
-const BUILD_PATHS: &[&str] = &["/nix/store", "/home/", "/tmp", "/root", "/var/tmp", "/build", "/usr/src/", "/workspace"];
+const BUILD_PATHS: &[&str] = &[
+    "/nix/store",
+    "/home/",
+    "/tmp",
+    "/root",
+    "/var/tmp",
+    "/build",
+    "/usr/src/",
+    "/workspace",
+];
 
 /// Check one ELF file's bytes. `bases` are all known releases' data, oldest
 /// first; `target_idx` is the one the user asked about.
-fn check_bytes(path: &Path, bytes: &[u8], bases: &[Base], target_idx: usize, want: Option<&Target>) -> FileReport {
+fn check_bytes(
+    path: &Path,
+    bytes: &[u8],
+    bases: &[Base],
+    target_idx: usize,
+    want: Option<&Target>,
+) -> FileReport {
     let mut r = FileReport {
         path: path.to_path_buf(),
         unreadable: None,
@@ -284,17 +355,28 @@ fn check_bytes(path: &Path, bytes: &[u8], bases: &[Base], target_idx: usize, wan
     let elf = match Elf::parse(bytes) {
         Ok(e) => e,
         Err(e) => {
-            r.unreadable = Some(format!("not a readable ELF file: {}", escape(&e.to_string())));
+            r.unreadable = Some(format!(
+                "not a readable ELF file: {}",
+                escape(&e.to_string())
+            ));
             return r;
         }
     };
     let base = &bases[target_idx];
     let release = &base.release.release;
-    let mut find = |level, code, item: &str, message: String| r.findings.push(Finding { level, code, message, item: escape(item) });
+    let mut find = |level, code, item: &str, message: String| {
+        r.findings.push(Finding {
+            level,
+            code,
+            message,
+            item: escape(item),
+        })
+    };
 
     // Kind, class, machine.
     let interp = elf.interpreter.map(str::to_string);
-    let is_exec = elf.header.e_type == header::ET_EXEC || (elf.header.e_type == header::ET_DYN && interp.is_some());
+    let is_exec = elf.header.e_type == header::ET_EXEC
+        || (elf.header.e_type == header::ET_DYN && interp.is_some());
     let kind = match elf.header.e_type {
         header::ET_EXEC => "executable",
         header::ET_DYN if interp.is_some() => "pie-executable",
@@ -303,14 +385,26 @@ fn check_bytes(path: &Path, bytes: &[u8], bases: &[Base], target_idx: usize, wan
         _ => "other",
     };
     let machine = TARGETS.iter().find(|t| t.e_machine == elf.header.e_machine);
-    let machine_name = machine.map(|t| t.machine_arch.to_string()).unwrap_or_else(|| header::machine_to_str(elf.header.e_machine).to_string());
+    let machine_name = machine
+        .map(|t| t.machine_arch.to_string())
+        .unwrap_or_else(|| header::machine_to_str(elf.header.e_machine).to_string());
     let dynamic = elf.dynamic.is_some();
     let osabi = bytes.get(header::EI_OSABI).copied().unwrap_or(0);
     let tag = abi_tag(&elf, bytes);
     let needed: Vec<String> = elf.libraries.iter().map(|s| s.to_string()).collect();
-    let rpath: Vec<String> = elf.rpaths.iter().chain(elf.runpaths.iter()).map(|s| s.to_string()).collect();
+    let rpath: Vec<String> = elf
+        .rpaths
+        .iter()
+        .chain(elf.runpaths.iter())
+        .map(|s| s.to_string())
+        .collect();
     if !elf.is_64 {
-        find(Level::Error, "elf-class", "ELFCLASS32", "32-bit ELF: bsdx supports 64-bit FreeBSD targets (x86_64, aarch64) only".into());
+        find(
+            Level::Error,
+            "elf-class",
+            "ELFCLASS32",
+            "32-bit ELF: bsdx supports 64-bit FreeBSD targets (x86_64, aarch64) only".into(),
+        );
     }
     match (machine, want) {
         (None, _) => find(Level::Error, "wrong-machine", &machine_name, format!("machine {machine_name} is not a supported FreeBSD target (x86_64, aarch64); rebuild with --target x86_64-unknown-freebsd or aarch64-unknown-freebsd")),
@@ -318,15 +412,33 @@ fn check_bytes(path: &Path, bytes: &[u8], bases: &[Base], target_idx: usize, wan
         _ => {}
     }
     if kind == "relocatable" {
-        find(Level::Info, "not-linked", kind, "a relocatable object (.o): only linked executables and shared objects are checked".into());
+        find(
+            Level::Info,
+            "not-linked",
+            kind,
+            "a relocatable object (.o): only linked executables and shared objects are checked"
+                .into(),
+        );
     }
 
     // Is it FreeBSD at all?
     let fbsd_versions = elf.verneed.as_ref().is_some_and(|vn| {
-        vn.iter().any(|n| n.iter().any(|a| elf.dynstrtab.get_at(a.vna_name).is_some_and(|v| v.starts_with("FBSD_"))))
+        vn.iter().any(|n| {
+            n.iter().any(|a| {
+                elf.dynstrtab
+                    .get_at(a.vna_name)
+                    .is_some_and(|v| v.starts_with("FBSD_"))
+            })
+        })
     });
-    let fbsd_interp = interp.as_deref().is_some_and(|i| i.starts_with("/libexec/ld-elf"));
-    let signs = osabi == crate::abitag::ELFOSABI_FREEBSD || tag.is_some() || fbsd_interp || fbsd_versions || needed.iter().any(|n| n == "libc.so.7");
+    let fbsd_interp = interp
+        .as_deref()
+        .is_some_and(|i| i.starts_with("/libexec/ld-elf"));
+    let signs = osabi == crate::abitag::ELFOSABI_FREEBSD
+        || tag.is_some()
+        || fbsd_interp
+        || fbsd_versions
+        || needed.iter().any(|n| n == "libc.so.7");
     if !signs {
         find(
             Level::Error,
@@ -360,7 +472,13 @@ fn check_bytes(path: &Path, bytes: &[u8], bases: &[Base], target_idx: usize, wan
             find(Level::Error, "wrong-interpreter", i, format!("interpreter {} is not FreeBSD's /libexec/ld-elf.so.1: this was linked for another OS; rebuild with `bsdx build`", escape(i)));
         }
     } else if kind == "pie-executable" || (kind == "executable" && dynamic && !needed.is_empty()) {
-        find(Level::Error, "no-interpreter", "PT_INTERP", "a dynamically linked executable without an interpreter: FreeBSD cannot start it".into());
+        find(
+            Level::Error,
+            "no-interpreter",
+            "PT_INTERP",
+            "a dynamically linked executable without an interpreter: FreeBSD cannot start it"
+                .into(),
+        );
     }
 
     // NEEDED.
@@ -368,7 +486,11 @@ fn check_bytes(path: &Path, bytes: &[u8], bases: &[Base], target_idx: usize, wan
         if n.contains('/') {
             find(Level::Error, "needed-path", n, format!("DT_NEEDED {} is a path, not a soname: the library was linked by file name without a DT_SONAME; give it a soname (bsdx stubs/sysroots always have one)", escape(n)));
         } else if !base.has_soname(n) {
-            let elsewhere: Vec<&str> = bases.iter().filter(|b| b.has_soname(n)).map(|b| b.release.release.as_str()).collect();
+            let elsewhere: Vec<&str> = bases
+                .iter()
+                .filter(|b| b.has_soname(n))
+                .map(|b| b.release.release.as_str())
+                .collect();
             if elsewhere.is_empty() {
                 find(Level::Error, "needed-not-base", n, format!("{} is not in FreeBSD base: the host needs a package that provides it (pkg install …), or link it statically", escape(n)));
             } else {
@@ -376,9 +498,16 @@ fn check_bytes(path: &Path, bytes: &[u8], bases: &[Base], target_idx: usize, wan
             }
         }
     }
-    let build_dir = std::env::current_dir().ok().map(|d| d.display().to_string());
+    let build_dir = std::env::current_dir()
+        .ok()
+        .map(|d| d.display().to_string());
     for p in &rpath {
-        let bad = p.split(':').find(|e| BUILD_PATHS.iter().any(|b| e.starts_with(b)) || build_dir.as_deref().is_some_and(|d| d.len() > 1 && e.starts_with(d)));
+        let bad = p.split(':').find(|e| {
+            BUILD_PATHS.iter().any(|b| e.starts_with(b))
+                || build_dir
+                    .as_deref()
+                    .is_some_and(|d| d.len() > 1 && e.starts_with(d))
+        });
         match bad {
             Some(e) => find(Level::Error, "rpath-build-path", p, format!("RPATH/RUNPATH entry {} names a build-machine path; remove it (no -Wl,-rpath to build dirs)", escape(e))),
             None => find(Level::Info, "rpath", p, format!("RPATH/RUNPATH {}", escape(p))),
@@ -389,7 +518,8 @@ fn check_bytes(path: &Path, bytes: &[u8], bases: &[Base], target_idx: usize, wan
     let reqs = requirements(&elf);
     r.required_symbols = reqs.len();
     if !dynamic {
-        r.unchecked.push("statically linked: no libraries or symbols to resolve".into());
+        r.unchecked
+            .push("statically linked: no libraries or symbols to resolve".into());
     }
     let mut unknown_libs = std::collections::BTreeSet::new();
     let mut host_provided = Vec::new();
@@ -400,7 +530,11 @@ fn check_bytes(path: &Path, bytes: &[u8], bases: &[Base], target_idx: usize, wan
                 Lookup::Found => {}
                 Lookup::Unknown => {
                     if i == target_idx {
-                        unknown_libs.insert(req.file.clone().unwrap_or_else(|| "one of the NEEDED libraries".into()));
+                        unknown_libs.insert(
+                            req.file
+                                .clone()
+                                .unwrap_or_else(|| "one of the NEEDED libraries".into()),
+                        );
                     }
                 }
                 // A shared object may take symbols from the program that loads it.
@@ -451,10 +585,16 @@ fn check_bytes(path: &Path, bytes: &[u8], bases: &[Base], target_idx: usize, wan
             .collect();
     }
     for lib in unknown_libs {
-        r.unchecked.push(format!("symbols from {} not checked: no symbol data for it", escape(&lib)));
+        r.unchecked.push(format!(
+            "symbols from {} not checked: no symbol data for it",
+            escape(&lib)
+        ));
     }
     if !base.exact && dynamic {
-        r.unchecked.push(format!("exact symbol availability in FreeBSD {release}: {}", base.description));
+        r.unchecked.push(format!(
+            "exact symbol availability in FreeBSD {release}: {}",
+            base.description
+        ));
     }
     r.min_release = r.runs_on.first().cloned();
     r.kind = kind.into();
@@ -471,8 +611,16 @@ fn check_bytes(path: &Path, bytes: &[u8], bases: &[Base], target_idx: usize, wan
 /// Check one file's bytes against `release` with the embedded data (what
 /// the fuzz target and the mutation tests drive).
 pub fn check_one(path: &Path, bytes: &[u8], release: &Release) -> FileReport {
-    let idx = catalog().releases.iter().position(|r| r.release == release.release).unwrap_or(0);
-    let bases: Vec<Base> = catalog().releases.iter().map(|r| Base::embedded(r, "amd64")).collect();
+    let idx = catalog()
+        .releases
+        .iter()
+        .position(|r| r.release == release.release)
+        .unwrap_or(0);
+    let bases: Vec<Base> = catalog()
+        .releases
+        .iter()
+        .map(|r| Base::embedded(r, "amd64"))
+        .collect();
     check_bytes(path, bytes, &bases, idx, None)
 }
 
@@ -483,7 +631,9 @@ pub fn expand(inputs: &[PathBuf]) -> Vec<PathBuf> {
         if p.is_dir() {
             let mut stack = vec![p.clone()];
             while let Some(d) = stack.pop() {
-                let Ok(rd) = std::fs::read_dir(&d) else { continue };
+                let Ok(rd) = std::fs::read_dir(&d) else {
+                    continue;
+                };
                 let mut entries: Vec<PathBuf> = rd.flatten().map(|e| e.path()).collect();
                 entries.sort();
                 for e in entries.into_iter().rev() {
@@ -540,19 +690,35 @@ fn map(path: &Path) -> std::io::Result<Bytes> {
 fn is_elf(p: &Path) -> bool {
     use std::io::Read;
     let mut magic = [0u8; 4];
-    std::fs::File::open(p).and_then(|mut f| f.read_exact(&mut magic)).is_ok() && magic == *b"\x7fELF"
+    std::fs::File::open(p)
+        .and_then(|mut f| f.read_exact(&mut magic))
+        .is_ok()
+        && magic == *b"\x7fELF"
 }
 
 /// Check `files` against `release`. With `sysroot`, the target release's
 /// symbol data is read from the real libraries there.
-pub fn run(files: &[PathBuf], release: &Release, sysroot: Option<&Path>, want: Option<&Target>) -> anyhow::Result<Report> {
+pub fn run(
+    files: &[PathBuf],
+    release: &Release,
+    sysroot: Option<&Path>,
+    want: Option<&Target>,
+) -> anyhow::Result<Report> {
     let sysroot_set = match sysroot {
         Some(dir) => Some(crate::abi::from_sysroot(dir, &release.release, "sysroot")?),
         None => None,
     };
-    let target_idx = catalog().releases.iter().position(|r| r.release == release.release).expect("release comes from the catalog");
+    let target_idx = catalog()
+        .releases
+        .iter()
+        .position(|r| r.release == release.release)
+        .expect("release comes from the catalog");
     let bases_for = |machine: &str| {
-        let mut bases: Vec<Base> = catalog().releases.iter().map(|r| Base::embedded(r, machine)).collect();
+        let mut bases: Vec<Base> = catalog()
+            .releases
+            .iter()
+            .map(|r| Base::embedded(r, machine))
+            .collect();
         if let (Some(set), Some(dir)) = (&sysroot_set, sysroot) {
             bases[target_idx] = Base::sysroot(&catalog().releases[target_idx], set, dir, machine);
         }
@@ -564,8 +730,15 @@ pub fn run(files: &[PathBuf], release: &Release, sysroot: Option<&Path>, want: O
         let report = match map(&path) {
             Ok(bytes) => {
                 let bytes = &bytes[..];
-                let arm = bytes.len() > 20 && u16::from_le_bytes([bytes[18], bytes[19]]) == header::EM_AARCH64;
-                check_bytes(&path, bytes, if arm { &arm64 } else { &amd64 }, target_idx, want)
+                let arm = bytes.len() > 20
+                    && u16::from_le_bytes([bytes[18], bytes[19]]) == header::EM_AARCH64;
+                check_bytes(
+                    &path,
+                    bytes,
+                    if arm { &arm64 } else { &amd64 },
+                    target_idx,
+                    want,
+                )
             }
             Err(e) => {
                 let mut r = check_bytes(&path, &[], &amd64, target_idx, want);
@@ -575,7 +748,13 @@ pub fn run(files: &[PathBuf], release: &Release, sysroot: Option<&Path>, want: O
         };
         reports.push(report);
     }
-    let count = |l| reports.iter().flat_map(|f| &f.findings).filter(|f| f.level == l).count();
+    let count = |l| {
+        reports
+            .iter()
+            .flat_map(|f| &f.findings)
+            .filter(|f| f.level == l)
+            .count()
+    };
     Ok(Report {
         schema: SCHEMA,
         release: release.release.clone(),
@@ -590,7 +769,13 @@ pub fn run(files: &[PathBuf], release: &Release, sysroot: Option<&Path>, want: O
 impl Report {
     /// The human view. `color` adds ANSI colours (only on a terminal).
     pub fn render(&self, color: bool) -> String {
-        let paint = |code: &str, s: &str| if color { format!("\x1b[{code}m{s}\x1b[0m") } else { s.to_string() };
+        let paint = |code: &str, s: &str| {
+            if color {
+                format!("\x1b[{code}m{s}\x1b[0m")
+            } else {
+                s.to_string()
+            }
+        };
         let mut out = String::new();
         for f in &self.files {
             let path = escape(&f.path.display().to_string());
@@ -598,13 +783,26 @@ impl Report {
                 out.push_str(&format!("{}: {}\n", paint("1", &path), paint("31", why)));
                 continue;
             }
-            let built = f.built_for.as_ref().map(|b| format!(", built for FreeBSD {b}")).unwrap_or_default();
-            out.push_str(&format!("{}: {} {} {}{built}\n", paint("1", &path), f.machine, f.kind, f.linkage));
+            let built = f
+                .built_for
+                .as_ref()
+                .map(|b| format!(", built for FreeBSD {b}"))
+                .unwrap_or_default();
+            out.push_str(&format!(
+                "{}: {} {} {}{built}\n",
+                paint("1", &path),
+                f.machine,
+                f.kind,
+                f.linkage
+            ));
             if !f.needed.is_empty() {
                 out.push_str(&format!("  needs: {}\n", f.needed.join(", ")));
             }
             match &f.min_release {
-                Some(min) => out.push_str(&format!("  runs on: FreeBSD >= {min} (of the known releases: {})\n", f.runs_on.join(", "))),
+                Some(min) => out.push_str(&format!(
+                    "  runs on: FreeBSD >= {min} (of the known releases: {})\n",
+                    f.runs_on.join(", ")
+                )),
                 None => out.push_str(&format!("  runs on: {} known release\n", paint("31", "no"))),
             }
             for x in &f.findings {
@@ -613,7 +811,12 @@ impl Report {
                     Level::Warning => ("warning", "33"),
                     Level::Info => ("info", "36"),
                 };
-                out.push_str(&format!("  {} [{}] {}\n", paint(code, label), x.code, x.message));
+                out.push_str(&format!(
+                    "  {} [{}] {}\n",
+                    paint(code, label),
+                    x.code,
+                    x.message
+                ));
             }
             for u in &f.unchecked {
                 out.push_str(&format!("  not checked: {u}\n"));
@@ -625,7 +828,11 @@ impl Report {
             self.release,
             self.errors,
             self.warnings,
-            if self.unreadable > 0 { format!(", {} unreadable", self.unreadable) } else { String::new() }
+            if self.unreadable > 0 {
+                format!(", {} unreadable", self.unreadable)
+            } else {
+                String::new()
+            }
         ));
         out
     }
@@ -656,13 +863,29 @@ mod tests {
     #[test]
     fn garbage_never_panics() {
         let c = catalog();
-        let bases: Vec<Base> = c.releases.iter().map(|r| Base::embedded(r, "amd64")).collect();
+        let bases: Vec<Base> = c
+            .releases
+            .iter()
+            .map(|r| Base::embedded(r, "amd64"))
+            .collect();
         let mut seed = 0x2545F4914F6CDD1Du64;
         for len in [0usize, 1, 4, 16, 52, 64, 200, 4096] {
             for _ in 0..64 {
-                let mut bytes: Vec<u8> = (0..len).map(|_| { seed ^= seed << 13; seed ^= seed >> 7; seed ^= seed << 17; seed as u8 }).collect();
-                if len >= 4 { bytes[..4].copy_from_slice(b"\x7fELF"); }
-                if len >= 6 { bytes[4] = 2; bytes[5] = 1; }
+                let mut bytes: Vec<u8> = (0..len)
+                    .map(|_| {
+                        seed ^= seed << 13;
+                        seed ^= seed >> 7;
+                        seed ^= seed << 17;
+                        seed as u8
+                    })
+                    .collect();
+                if len >= 4 {
+                    bytes[..4].copy_from_slice(b"\x7fELF");
+                }
+                if len >= 6 {
+                    bytes[4] = 2;
+                    bytes[5] = 1;
+                }
                 let _ = check_bytes(Path::new("fuzz"), &bytes, &bases, 3, None);
             }
         }

@@ -90,7 +90,12 @@ pub struct TargetArgs {
 pub struct LibsArgs {
     /// Link against the real libraries of an extracted FreeBSD base
     /// (a directory with lib/ and usr/lib/ as in base.txz).
-    #[arg(long, env = "BSDX_SYSROOT", conflicts_with = "stubs", value_name = "DIR")]
+    #[arg(
+        long,
+        env = "BSDX_SYSROOT",
+        conflicts_with = "stubs",
+        value_name = "DIR"
+    )]
     pub sysroot: Option<PathBuf>,
     /// Link against generated stub libraries (the default without --sysroot).
     #[arg(long)]

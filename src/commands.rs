@@ -40,12 +40,16 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Build(a) => {
             let (target, release) = resolve(&a.target)?;
             let env = env::compute(&target, release, &libs(&a.libs), &env::Paths::current()?)?;
-            eprintln!("bsdx: building for {} (FreeBSD {}, {})", env.target, env.release, env.libs);
+            eprintln!(
+                "bsdx: building for {} (FreeBSD {}, {})",
+                env.target, env.release, env.libs
+            );
             let binaries = crate::build::execute(&env, &a.cargo_args)?;
             for b in &binaries {
                 crate::abitag::brand(b)?;
             }
-            let report = crate::check::run(&binaries, release, a.libs.sysroot.as_deref(), Some(&target))?;
+            let report =
+                crate::check::run(&binaries, release, a.libs.sysroot.as_deref(), Some(&target))?;
             if !binaries.is_empty() {
                 eprint!("{}", report.render(false));
             }
@@ -53,7 +57,9 @@ pub fn run(cli: Cli) -> Result<i32> {
                 anyhow::bail!("bsdx check found errors in the build output (above); the binaries would not run on FreeBSD {}", release.release);
             }
             if a.json {
-                print_json(&serde_json::json!({ "schema": 1, "target": env.target, "release": env.release, "binaries": binaries }))?;
+                print_json(
+                    &serde_json::json!({ "schema": 1, "target": env.target, "release": env.release, "binaries": binaries }),
+                )?;
             } else {
                 if binaries.is_empty() {
                     eprintln!("bsdx: cargo produced no binaries (a library crate?)");
@@ -74,7 +80,14 @@ pub fn run(cli: Cli) -> Result<i32> {
                     tmp.path().to_path_buf()
                 }
             };
-            let report = crate::repro::run(&a.path, &work, &target, release, &libs(&a.libs), &a.cargo_args)?;
+            let report = crate::repro::run(
+                &a.path,
+                &work,
+                &target,
+                release,
+                &libs(&a.libs),
+                &a.cargo_args,
+            )?;
             if a.json {
                 print_json(&report)?;
             } else {
@@ -100,7 +113,11 @@ pub fn run(cli: Cli) -> Result<i32> {
                 return Ok(0);
             }
             let out = a.out.expect("clap requires --out without --list");
-            let names = if a.libs.is_empty() { catalog().default_stubs.clone() } else { a.libs };
+            let names = if a.libs.is_empty() {
+                catalog().default_stubs.clone()
+            } else {
+                a.libs
+            };
             let zig = crate::toolchain::zig()?;
             let selected = crate::stubs::select(release, &names)?;
             let manifest = crate::stubs::generate(&zig, release, &target, &selected, &out)
@@ -126,7 +143,12 @@ pub fn run(cli: Cli) -> Result<i32> {
             if a.json {
                 print_json(&created)?;
             } else {
-                println!("created {} from template `{}` ({} files)", dest.display(), created.template, created.files.len());
+                println!(
+                    "created {} from template `{}` ({} files)",
+                    dest.display(),
+                    created.template,
+                    created.files.len()
+                );
                 println!("next: cd {} && bsdx build", dest.display());
             }
             Ok(0)
@@ -144,7 +166,8 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Check(a) => {
             let release = catalog().get(&a.release)?;
             let target = a.target.as_deref().map(Target::parse).transpose()?;
-            let report = crate::check::run(&a.files, release, a.sysroot.as_deref(), target.as_ref())?;
+            let report =
+                crate::check::run(&a.files, release, a.sysroot.as_deref(), target.as_ref())?;
             if a.json {
                 print_json(&report)?;
             } else {
@@ -156,20 +179,44 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Brand { files } => {
             for f in crate::check::expand(&files) {
                 let changed = crate::abitag::brand(&f)?;
-                println!("{}: {}", f.display(), if changed { "branded FreeBSD" } else { "already FreeBSD" });
+                println!(
+                    "{}: {}",
+                    f.display(),
+                    if changed {
+                        "branded FreeBSD"
+                    } else {
+                        "already FreeBSD"
+                    }
+                );
             }
             Ok(0)
         }
         Command::Sysroot(cmd) => crate::base_txz::run(cmd),
-        Command::Abi(AbiCommand::Import { dump, zig_abilists, sysroot, release, arch, out, force }) => {
+        Command::Abi(AbiCommand::Import {
+            dump,
+            zig_abilists,
+            sysroot,
+            release,
+            arch,
+            out,
+            force,
+        }) => {
             let set = match (&dump, &sysroot) {
                 _ if zig_abilists.is_some() => {
                     let file = zig_abilists.expect("checked");
-                    let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+                    let bytes = std::fs::read(&file)
+                        .with_context(|| format!("cannot read {}", file.display()))?;
                     let target = Target::from_arch(&arch)?;
-                    let zig = crate::toolchain::zig().map(|z| z.version).unwrap_or_else(|_| "unknown".into());
-                    crate::abi::from_zig_abilists(&bytes, &format!("{}-none", target.zig), target.machine, &zig)
-                        .with_context(|| format!("in {}", file.display()))?
+                    let zig = crate::toolchain::zig()
+                        .map(|z| z.version)
+                        .unwrap_or_else(|_| "unknown".into());
+                    crate::abi::from_zig_abilists(
+                        &bytes,
+                        &format!("{}-none", target.zig),
+                        target.machine,
+                        &zig,
+                    )
+                    .with_context(|| format!("in {}", file.display()))?
                 }
                 (_, Some(dir)) => {
                     let release = release.expect("clap requires --release with --sysroot");
@@ -177,8 +224,10 @@ pub fn run(cli: Cli) -> Result<i32> {
                     crate::abi::from_sysroot(dir, &release, &arch)?
                 }
                 (Some(dump), None) => {
-                    let text = std::fs::read_to_string(dump).with_context(|| format!("cannot read {}", dump.display()))?;
-                    crate::abi::AbiSet::from_dump(&text).with_context(|| format!("in {}", dump.display()))?
+                    let text = std::fs::read_to_string(dump)
+                        .with_context(|| format!("cannot read {}", dump.display()))?;
+                    crate::abi::AbiSet::from_dump(&text)
+                        .with_context(|| format!("in {}", dump.display()))?
                 }
                 (None, None) => unreachable!("clap requires a dump or --sysroot"),
             };
@@ -186,10 +235,17 @@ pub fn run(cli: Cli) -> Result<i32> {
                 anyhow::bail!("{} exists; pass --force to replace it", out.display());
             }
             let tmp = out.with_extension("json.tmp");
-            std::fs::write(&tmp, set.write_pretty()).with_context(|| format!("cannot write {}", tmp.display()))?;
+            std::fs::write(&tmp, set.write_pretty())
+                .with_context(|| format!("cannot write {}", tmp.display()))?;
             std::fs::rename(&tmp, &out)?;
             let symbols: usize = set.libraries.iter().map(|l| l.symbols.len()).sum();
-            println!("{}: {} libraries, {symbols} symbols ({} {})", out.display(), set.libraries.len(), set.release, set.arch);
+            println!(
+                "{}: {} libraries, {symbols} symbols ({} {})",
+                out.display(),
+                set.libraries.len(),
+                set.release,
+                set.arch
+            );
             Ok(0)
         }
     }

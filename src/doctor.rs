@@ -36,9 +36,24 @@ impl Report {
 
 fn from<T>(name: &str, r: Result<T, Error>, detail: impl FnOnce(&T) -> String) -> Check {
     match r {
-        Ok(v) => Check { name: name.into(), ok: true, detail: detail(&v), fix: None },
-        Err(Error::MissingTool { why, fix, .. }) => Check { name: name.into(), ok: false, detail: why, fix: Some(fix) },
-        Err(e) => Check { name: name.into(), ok: false, detail: e.to_string(), fix: None },
+        Ok(v) => Check {
+            name: name.into(),
+            ok: true,
+            detail: detail(&v),
+            fix: None,
+        },
+        Err(Error::MissingTool { why, fix, .. }) => Check {
+            name: name.into(),
+            ok: false,
+            detail: why,
+            fix: Some(fix),
+        },
+        Err(e) => Check {
+            name: name.into(),
+            ok: false,
+            detail: e.to_string(),
+            fix: None,
+        },
     }
 }
 
@@ -52,22 +67,36 @@ pub fn run(target: &Target, release: &Release, sysroot: Option<PathBuf>) -> Repo
                 target.triple,
                 match &r.std {
                     StdSource::Prebuilt => "prebuilt".to_string(),
-                    StdSource::FromSource(p) => format!("built from source in {} (-Zbuild-std)", p.display()),
+                    StdSource::FromSource(p) =>
+                        format!("built from source in {} (-Zbuild-std)", p.display()),
                 }
             )
         }),
-        from("zig", toolchain::zig(), |z| format!("{} ({})", z.version, z.display())),
-        from("cargo-zigbuild", toolchain::cargo_zigbuild(), |c| format!("{} ({})", c.version, c.path.display())),
+        from("zig", toolchain::zig(), |z| {
+            format!("{} ({})", z.version, z.display())
+        }),
+        from("cargo-zigbuild", toolchain::cargo_zigbuild(), |c| {
+            format!("{} ({})", c.version, c.path.display())
+        }),
     ];
     checks.push(match sysroot {
         Some(root) => match crate::sysroot::link_dir(&root) {
             Ok(ld) => Check {
                 name: "libraries".into(),
                 ok: true,
-                detail: format!("sysroot {}: {} shared libraries usable for linking", root.display(), ld.libraries.len()),
+                detail: format!(
+                    "sysroot {}: {} shared libraries usable for linking",
+                    root.display(),
+                    ld.libraries.len()
+                ),
                 fix: None,
             },
-            Err(e) => Check { name: "libraries".into(), ok: false, detail: format!("{e:#}"), fix: None },
+            Err(e) => Check {
+                name: "libraries".into(),
+                ok: false,
+                detail: format!("{e:#}"),
+                fix: None,
+            },
         },
         None => Check {
             name: "libraries".into(),
@@ -80,22 +109,44 @@ pub fn run(target: &Target, release: &Release, sysroot: Option<PathBuf>) -> Repo
             fix: None,
         },
     });
-    Report { schema: 1, target: target.triple.into(), release: release.release.clone(), checks }
+    Report {
+        schema: 1,
+        target: target.triple.into(),
+        release: release.release.clone(),
+        checks,
+    }
 }
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "bsdx doctor: {} for FreeBSD {}", self.target, self.release)?;
+        writeln!(
+            f,
+            "bsdx doctor: {} for FreeBSD {}",
+            self.target, self.release
+        )?;
         for c in &self.checks {
-            writeln!(f, "  [{}] {:<15} {}", if c.ok { "ok" } else { "missing" }, c.name, c.detail)?;
+            writeln!(
+                f,
+                "  [{}] {:<15} {}",
+                if c.ok { "ok" } else { "missing" },
+                c.name,
+                c.detail
+            )?;
             if let Some(fix) = &c.fix {
                 writeln!(f, "      fix: {fix}")?;
             }
         }
         if self.ok() {
-            writeln!(f, "everything needed is here: `bsdx build` in a Cargo project")
+            writeln!(
+                f,
+                "everything needed is here: `bsdx build` in a Cargo project"
+            )
         } else {
-            writeln!(f, "on Debian/Ubuntu, {} installs all of it", toolchain::SETUP_SCRIPT)
+            writeln!(
+                f,
+                "on Debian/Ubuntu, {} installs all of it",
+                toolchain::SETUP_SCRIPT
+            )
         }
     }
 }

@@ -42,9 +42,16 @@ impl Paths {
             .output()
             .ok()
             .filter(|o| o.status.success())
-            .and_then(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()).parent().map(Path::to_path_buf))
+            .and_then(|o| {
+                PathBuf::from(String::from_utf8_lossy(&o.stdout).trim())
+                    .parent()
+                    .map(Path::to_path_buf)
+            })
             .unwrap_or(cwd);
-        Ok(Paths::new(&root, current("CARGO_TARGET_DIR").map(PathBuf::from)))
+        Ok(Paths::new(
+            &root,
+            current("CARGO_TARGET_DIR").map(PathBuf::from),
+        ))
     }
 
     pub fn new(project: &Path, target_dir: Option<PathBuf>) -> Paths {
@@ -54,16 +61,26 @@ impl Paths {
             Some(t) => project.join(t),
             None => project.join("target"),
         };
-        Paths { project, target_dir }
+        Paths {
+            project,
+            target_dir,
+        }
     }
 }
 
 /// The path prefixes bsdx maps to fixed names: rustc's
 /// `--remap-path-prefix` and the C compiler's `-ffile-prefix-map`. Later
 /// entries are more specific (rustc and clang use the last match).
-pub fn remaps(paths: &Paths, rust: &toolchain::Rust, zig: &toolchain::Zig) -> Vec<(PathBuf, String)> {
+pub fn remaps(
+    paths: &Paths,
+    rust: &toolchain::Rust,
+    zig: &toolchain::Zig,
+) -> Vec<(PathBuf, String)> {
     let mut maps = Vec::new();
-    if let Some(home) = current("CARGO_HOME").map(PathBuf::from).or_else(|| dirs::home_dir().map(|h| h.join(".cargo"))) {
+    if let Some(home) = current("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| dirs::home_dir().map(|h| h.join(".cargo")))
+    {
         maps.push((home, "/cargo".to_string()));
     }
     if let Some(lib) = &zig.lib_dir {
@@ -117,7 +134,9 @@ fn current(name: &str) -> Option<String> {
 
 fn check_path(p: &Path) -> Result<(), Error> {
     if p.to_string_lossy().chars().any(char::is_whitespace) {
-        return Err(Error::WhitespaceInPath { path: p.to_path_buf() });
+        return Err(Error::WhitespaceInPath {
+            path: p.to_path_buf(),
+        });
     }
     Ok(())
 }
@@ -132,18 +151,30 @@ pub fn compute(target: &Target, release: &Release, libs: &Libs, paths: &Paths) -
             let names = catalog()
                 .cargo_zigbuild_filtered
                 .iter()
-                .map(|n| (n.clone(), release.library(n).map(|l| l.soname).unwrap_or_default()))
+                .map(|n| {
+                    (
+                        n.clone(),
+                        release.library(n).map(|l| l.soname).unwrap_or_default(),
+                    )
+                })
                 .collect();
             (dir, names)
         }
         Libs::Sysroot(root) => {
             let ld = sysroot::link_dir(root)?;
-            let names = catalog().cargo_zigbuild_filtered.iter().map(|n| (n.clone(), ld.libraries[n].clone())).collect();
+            let names = catalog()
+                .cargo_zigbuild_filtered
+                .iter()
+                .map(|n| (n.clone(), ld.libraries[n].clone()))
+                .collect();
             (ld.dir, names)
         }
     };
     check_path(&lib_dir)?;
-    let link_args: Vec<PathBuf> = sonames.iter().map(|(_, soname)| lib_dir.join(soname)).collect();
+    let link_args: Vec<PathBuf> = sonames
+        .iter()
+        .map(|(_, soname)| lib_dir.join(soname))
+        .collect();
     let abi_tag = abitag::object(&zig, target, release.freebsd_version)?;
     check_path(&abi_tag)?;
 
@@ -177,15 +208,31 @@ pub fn compute(target: &Target, release: &Release, libs: &Libs, paths: &Paths) -
     // Cargo ignores target.<triple>.rustflags when RUSTFLAGS or
     // CARGO_ENCODED_RUSTFLAGS is set, so join whichever wins.
     if let Some(enc) = current("CARGO_ENCODED_RUSTFLAGS") {
-        vars.push(Var { name: "CARGO_ENCODED_RUSTFLAGS".into(), value: merge(Some(enc), "\x1f", &flags.join("\x1f")), why: why_flags });
+        vars.push(Var {
+            name: "CARGO_ENCODED_RUSTFLAGS".into(),
+            value: merge(Some(enc), "\x1f", &flags.join("\x1f")),
+            why: why_flags,
+        });
     } else if let Some(rf) = current("RUSTFLAGS") {
-        vars.push(Var { name: "RUSTFLAGS".into(), value: merge(Some(rf), " ", &ours), why: why_flags });
+        vars.push(Var {
+            name: "RUSTFLAGS".into(),
+            value: merge(Some(rf), " ", &ours),
+            why: why_flags,
+        });
     } else {
         let name = format!("{}RUSTFLAGS", target.cargo_env_prefix());
-        vars.push(Var { value: merge(current(&name), " ", &ours), name, why: why_flags });
+        vars.push(Var {
+            value: merge(current(&name), " ", &ours),
+            name,
+            why: why_flags,
+        });
     }
     // C and C++ built by cc-rs through zig cc (which cargo-zigbuild runs with -g).
-    let cflags = maps.iter().map(|(from, to)| format!("-ffile-prefix-map={}={to}", from.display())).collect::<Vec<_>>().join(" ");
+    let cflags = maps
+        .iter()
+        .map(|(from, to)| format!("-ffile-prefix-map={}={to}", from.display()))
+        .collect::<Vec<_>>()
+        .join(" ");
     let triple = target.triple.replace('-', "_");
     for name in [format!("CFLAGS_{triple}"), format!("CXXFLAGS_{triple}")] {
         vars.push(Var {
@@ -196,9 +243,20 @@ pub fn compute(target: &Target, release: &Release, libs: &Libs, paths: &Paths) -
     }
     if rust.differs_from_path {
         if current("RUSTC").is_none() {
-            vars.push(Var { name: "RUSTC".into(), value: rust.rustc.display().to_string(), why: format!("{} has what {} needs; the rustc on PATH does not", rust.version, target.triple) });
+            vars.push(Var {
+                name: "RUSTC".into(),
+                value: rust.rustc.display().to_string(),
+                why: format!(
+                    "{} has what {} needs; the rustc on PATH does not",
+                    rust.version, target.triple
+                ),
+            });
         }
-        vars.push(Var { name: "CARGO".into(), value: rust.cargo.display().to_string(), why: "the cargo that belongs to that rustc".into() });
+        vars.push(Var {
+            name: "CARGO".into(),
+            value: rust.cargo.display().to_string(),
+            why: "the cargo that belongs to that rustc".into(),
+        });
     }
     let build_std = matches!(rust.std, StdSource::FromSource(_));
     if build_std {
@@ -214,8 +272,15 @@ pub fn compute(target: &Target, release: &Release, libs: &Libs, paths: &Paths) -
         target: target.triple.to_string(),
         release: release.release.clone(),
         freebsd_version: release.freebsd_version,
-        libs: match libs { Libs::Stubs => "stubs", Libs::Sysroot(_) => "sysroot" }.into(),
-        sysroot: match libs { Libs::Sysroot(p) => Some(p.clone()), Libs::Stubs => None },
+        libs: match libs {
+            Libs::Stubs => "stubs",
+            Libs::Sysroot(_) => "sysroot",
+        }
+        .into(),
+        sysroot: match libs {
+            Libs::Sysroot(p) => Some(p.clone()),
+            Libs::Stubs => None,
+        },
         lib_dir,
         link_args,
         abi_tag,
@@ -242,12 +307,24 @@ impl CrossEnv {
             self.target,
             self.release,
             self.libs,
-            if self.build_std { "std built from source" } else { "prebuilt std" }
+            if self.build_std {
+                "std built from source"
+            } else {
+                "prebuilt std"
+            }
         );
         for v in &self.vars {
-            out.push_str(&format!("# {}\nexport {}={}\n", v.why.replace('\n', " "), v.name, sh_quote(&v.value)));
+            out.push_str(&format!(
+                "# {}\nexport {}={}\n",
+                v.why.replace('\n', " "),
+                v.name,
+                sh_quote(&v.value)
+            ));
         }
-        out.push_str(&format!("# then: cargo zigbuild --release --target {}\n", self.target));
+        out.push_str(&format!(
+            "# then: cargo zigbuild --release --target {}\n",
+            self.target
+        ));
         out
     }
 

@@ -11,7 +11,11 @@ pub enum Error {
     UnknownRelease { given: String, known: String },
 
     #[error("{tool} not found: {why}\n  fix: {fix}")]
-    MissingTool { tool: &'static str, why: String, fix: String },
+    MissingTool {
+        tool: &'static str,
+        why: String,
+        fix: String,
+    },
 
     #[error("the sysroot {sysroot} has no {library} (looked in lib/ and usr/lib/)\n  fix: point --sysroot at a directory extracted from the release's base.txz (it must contain lib/ and usr/lib/), or use --stubs")]
     SysrootMissingLibrary { sysroot: PathBuf, library: String },

@@ -25,24 +25,43 @@ pub fn template_names() -> Vec<&'static str> {
 }
 
 fn template(name: &str) -> Result<&'static Dir<'static>, Error> {
-    TEMPLATES.get_dir(name).ok_or_else(|| Error::UnknownTemplate {
-        given: name.to_string(),
-        known: template_names().join(", "),
-    })
+    TEMPLATES
+        .get_dir(name)
+        .ok_or_else(|| Error::UnknownTemplate {
+            given: name.to_string(),
+            known: template_names().join(", "),
+        })
 }
 
 const KEYWORDS: &[&str] = &[
-    "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum", "extern", "false", "fn", "for",
-    "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return", "self", "Self", "static",
-    "struct", "super", "trait", "true", "type", "unsafe", "use", "where", "while", "abstract", "become", "box", "do",
-    "final", "macro", "override", "priv", "typeof", "unsized", "virtual", "yield", "try", "gen",
+    "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum", "extern",
+    "false", "fn", "for", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub",
+    "ref", "return", "self", "Self", "static", "struct", "super", "trait", "true", "type",
+    "unsafe", "use", "where", "while", "abstract", "become", "box", "do", "final", "macro",
+    "override", "priv", "typeof", "unsized", "virtual", "yield", "try", "gen",
 ];
-const RESERVED: &[&str] = &["std", "core", "alloc", "proc_macro", "proc-macro", "test", "build", "deps", "examples", "incremental"];
+const RESERVED: &[&str] = &[
+    "std",
+    "core",
+    "alloc",
+    "proc_macro",
+    "proc-macro",
+    "test",
+    "build",
+    "deps",
+    "examples",
+    "incremental",
+];
 
 /// Accept names cargo accepts as package names, and nothing that could
 /// escape the destination when used as a path.
 pub fn validate_name(name: &str) -> Result<(), Error> {
-    let bad = |why| Err(Error::BadProjectName { name: name.to_string(), why });
+    let bad = |why| {
+        Err(Error::BadProjectName {
+            name: name.to_string(),
+            why,
+        })
+    };
     if name.is_empty() {
         return bad("it is empty");
     }
@@ -55,7 +74,10 @@ pub fn validate_name(name: &str) -> Result<(), Error> {
     if !name.starts_with(|c: char| c.is_ascii_alphabetic()) {
         return bad("it must start with an ASCII letter");
     }
-    if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
         return bad("it contains a character other than ASCII letters, digits, `-` and `_`");
     }
     if KEYWORDS.contains(&name) || RESERVED.contains(&name) {
@@ -87,7 +109,10 @@ pub fn create(name: &str, template_name: &str, dest: &Path) -> Result<Created> {
             .next()
             .is_none();
         if !empty {
-            return Err(Error::NotEmpty { path: dest.to_path_buf() }.into());
+            return Err(Error::NotEmpty {
+                path: dest.to_path_buf(),
+            }
+            .into());
         }
     }
     let kebab_from = format!("bsdx-{template_name}-template");
@@ -100,7 +125,10 @@ pub fn create(name: &str, template_name: &str, dest: &Path) -> Result<Created> {
     let mut stack: Vec<&Dir> = vec![tpl];
     while let Some(dir) = stack.pop() {
         for entry in dir.entries() {
-            let rel = entry.path().strip_prefix(tpl.path()).expect("entries are under their template");
+            let rel = entry
+                .path()
+                .strip_prefix(tpl.path())
+                .expect("entries are under their template");
             if skip(rel) {
                 continue;
             }
@@ -125,10 +153,15 @@ pub fn create(name: &str, template_name: &str, dest: &Path) -> Result<Created> {
     }
     files.sort();
     if dest.exists() {
-        std::fs::remove_dir(dest).with_context(|| format!("cannot replace the empty directory {}", dest.display()))?;
+        std::fs::remove_dir(dest)
+            .with_context(|| format!("cannot replace the empty directory {}", dest.display()))?;
     }
     cache::publish(staging, dest)?;
-    Ok(Created { path: dest.to_path_buf(), template: template_name.to_string(), files })
+    Ok(Created {
+        path: dest.to_path_buf(),
+        template: template_name.to_string(),
+        files,
+    })
 }
 
 #[cfg(test)]
@@ -140,7 +173,19 @@ mod tests {
         for ok in ["bot", "my-bot", "my_bot2", "A"] {
             validate_name(ok).unwrap();
         }
-        for bad in ["", "../x", "a/b", "a\\b", "1bot", "-x", "fn", "test", "bot!", "caf\u{e9}", &"x".repeat(65)] {
+        for bad in [
+            "",
+            "../x",
+            "a/b",
+            "a\\b",
+            "1bot",
+            "-x",
+            "fn",
+            "test",
+            "bot!",
+            "caf\u{e9}",
+            &"x".repeat(65),
+        ] {
             assert!(validate_name(bad).is_err(), "{bad:?} accepted");
         }
     }
@@ -152,7 +197,10 @@ mod tests {
         assert!(names.contains(&"sysinfo"), "{names:?}");
         for n in names {
             let t = template(n).unwrap();
-            assert!(t.get_file(format!("{n}/Cargo.toml")).is_some(), "{n} has no Cargo.toml");
+            assert!(
+                t.get_file(format!("{n}/Cargo.toml")).is_some(),
+                "{n} has no Cargo.toml"
+            );
         }
     }
 }

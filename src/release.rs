@@ -39,15 +39,21 @@ pub struct Release {
 
 pub fn catalog() -> &'static Catalog {
     static CATALOG: OnceLock<Catalog> = OnceLock::new();
-    CATALOG.get_or_init(|| serde_json::from_str(CATALOG_TEXT).expect("embedded stubs/releases.json is valid (unit-tested)"))
+    CATALOG.get_or_init(|| {
+        serde_json::from_str(CATALOG_TEXT)
+            .expect("embedded stubs/releases.json is valid (unit-tested)")
+    })
 }
 
 impl Catalog {
     pub fn get(&self, release: &str) -> Result<&Release, Error> {
-        self.releases.iter().find(|r| r.release == release).ok_or_else(|| Error::UnknownRelease {
-            given: release.to_string(),
-            known: self.release_names().join(", "),
-        })
+        self.releases
+            .iter()
+            .find(|r| r.release == release)
+            .ok_or_else(|| Error::UnknownRelease {
+                given: release.to_string(),
+                known: self.release_names().join(", "),
+            })
     }
 
     pub fn release_names(&self) -> Vec<&str> {
@@ -63,7 +69,10 @@ impl Catalog {
 impl Release {
     /// The symbol data keys for a FreeBSD machine (`amd64`, `arm64`).
     pub fn symbol_keys(&self, machine: &str) -> Vec<String> {
-        self.symbols.iter().map(|k| k.replace("{arch}", machine)).collect()
+        self.symbols
+            .iter()
+            .map(|k| k.replace("{arch}", machine))
+            .collect()
     }
 
     /// The symbol data layers this release is approximated by, for `machine`.
@@ -82,7 +91,11 @@ impl Release {
     /// The library with link name `name` as this release ships it: the
     /// first layer's library with this release's soname.
     pub fn library(&self, link_name: &str) -> Option<Library> {
-        let mut lib = self.layers("amd64").into_iter().find_map(|set| set.by_link_name(link_name))?.clone();
+        let mut lib = self
+            .layers("amd64")
+            .into_iter()
+            .find_map(|set| set.by_link_name(link_name))?
+            .clone();
         if let Some(new) = self.renamed.get(&lib.soname) {
             lib.path = lib.path.replace(&lib.soname, new);
             lib.soname = new.clone();
@@ -96,7 +109,12 @@ impl Release {
             .layers("amd64")
             .iter()
             .flat_map(|set| &set.libraries)
-            .map(|l| self.renamed.get(&l.soname).cloned().unwrap_or_else(|| l.soname.clone()))
+            .map(|l| {
+                self.renamed
+                    .get(&l.soname)
+                    .cloned()
+                    .unwrap_or_else(|| l.soname.clone())
+            })
             .chain(self.added.iter().cloned())
             .collect();
         names.sort();
@@ -118,14 +136,25 @@ mod tests {
             for machine in ["amd64", "arm64"] {
                 let layers = r.layers(machine);
                 for old in r.renamed.keys() {
-                    assert!(layers.iter().any(|l| l.library(old).is_some()), "{}: renames {old}, which the symbol data lacks", r.release);
+                    assert!(
+                        layers.iter().any(|l| l.library(old).is_some()),
+                        "{}: renames {old}, which the symbol data lacks",
+                        r.release
+                    );
                 }
             }
         }
         for name in c.default_stubs.iter().chain(&c.cargo_zigbuild_filtered) {
-            assert!(!c.zig_provides(name), "{name} is both stubbed and provided by Zig");
+            assert!(
+                !c.zig_provides(name),
+                "{name} is both stubbed and provided by Zig"
+            );
             for r in &c.releases {
-                assert!(r.library(name).is_some(), "{}: no data for stub {name}", r.release);
+                assert!(
+                    r.library(name).is_some(),
+                    "{}: no data for stub {name}",
+                    r.release
+                );
             }
         }
     }
@@ -137,9 +166,18 @@ mod tests {
         assert!(r15.sonames().contains(&"libutil.so.10".to_string()));
         assert!(r15.sonames().contains(&"libsys.so.7".to_string()));
         assert!(!r15.sonames().contains(&"libutil.so.9".to_string()));
-        assert_eq!(c.get("14.4").unwrap().library("nv").unwrap().soname, "libnv.so.1");
-        assert_eq!(c.get("13.5").unwrap().library("nv").unwrap().soname, "libnv.so.0");
-        assert_eq!(c.get("14.4").unwrap().library("kvm").unwrap().soname, "libkvm.so.7");
+        assert_eq!(
+            c.get("14.4").unwrap().library("nv").unwrap().soname,
+            "libnv.so.1"
+        );
+        assert_eq!(
+            c.get("13.5").unwrap().library("nv").unwrap().soname,
+            "libnv.so.0"
+        );
+        assert_eq!(
+            c.get("14.4").unwrap().library("kvm").unwrap().soname,
+            "libkvm.so.7"
+        );
         assert!(c.get("13.5").unwrap().symbols_are_exact());
         assert!(!c.get("14.4").unwrap().symbols_are_exact());
     }
@@ -147,6 +185,9 @@ mod tests {
     #[test]
     fn unknown_release_lists_known_ones() {
         let err = catalog().get("12.4").unwrap_err().to_string();
-        assert!(err.contains("12.4") && err.contains("14.4") && err.contains("15.1"), "{err}");
+        assert!(
+            err.contains("12.4") && err.contains("14.4") && err.contains("15.1"),
+            "{err}"
+        );
     }
 }

@@ -59,7 +59,9 @@ pub struct SectionDiff {
 /// Copy a Cargo project, leaving out `target/` and `.git/`.
 fn copy_project(from: &Path, to: &Path) -> Result<()> {
     std::fs::create_dir_all(to)?;
-    for entry in std::fs::read_dir(from).with_context(|| format!("cannot read {}", from.display()))? {
+    for entry in
+        std::fs::read_dir(from).with_context(|| format!("cannot read {}", from.display()))?
+    {
         let entry = entry?;
         let name = entry.file_name();
         if name == "target" || name == ".git" {
@@ -79,7 +81,10 @@ fn copy_project(from: &Path, to: &Path) -> Result<()> {
 }
 
 fn sha256(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn strings(bytes: &[u8]) -> BTreeSet<String> {
@@ -117,12 +122,18 @@ fn sections(bytes: &[u8]) -> BTreeMap<String, &[u8]> {
     let mut out = BTreeMap::new();
     if let Ok(elf) = goblin::elf::Elf::parse(bytes) {
         for sh in &elf.section_headers {
-            let name = elf.shdr_strtab.get_at(sh.sh_name).unwrap_or("?").to_string();
+            let name = elf
+                .shdr_strtab
+                .get_at(sh.sh_name)
+                .unwrap_or("?")
+                .to_string();
             let data = if sh.sh_type == goblin::elf::section_header::SHT_NOBITS {
                 &[][..]
             } else {
                 let start = sh.sh_offset as usize;
-                bytes.get(start..start.saturating_add(sh.sh_size as usize)).unwrap_or(&[])
+                bytes
+                    .get(start..start.saturating_add(sh.sh_size as usize))
+                    .unwrap_or(&[])
             };
             out.insert(name, data);
         }
@@ -133,19 +144,35 @@ fn sections(bytes: &[u8]) -> BTreeMap<String, &[u8]> {
 /// Where two builds of one binary differ.
 pub fn diff(a: &[u8], b: &[u8]) -> Diff {
     let (sa, sb) = (sections(a), sections(b));
-    let mut d = Diff { sizes: [a.len() as u64, b.len() as u64], ..Diff::default() };
+    let mut d = Diff {
+        sizes: [a.len() as u64, b.len() as u64],
+        ..Diff::default()
+    };
     let names: BTreeSet<&String> = sa.keys().chain(sb.keys()).collect();
     for name in names {
-        let (x, y) = (sa.get(name).copied().unwrap_or(&[]), sb.get(name).copied().unwrap_or(&[]));
+        let (x, y) = (
+            sa.get(name).copied().unwrap_or(&[]),
+            sb.get(name).copied().unwrap_or(&[]),
+        );
         if x == y {
             continue;
         }
         let (ranges, differing_bytes) = ranges(x, y);
-        d.sections.push(SectionDiff { name: crate::check::escape(name), sizes: [x.len() as u64, y.len() as u64], ranges: ranges.into_iter().take(20).collect(), differing_bytes });
+        d.sections.push(SectionDiff {
+            name: crate::check::escape(name),
+            sizes: [x.len() as u64, y.len() as u64],
+            ranges: ranges.into_iter().take(20).collect(),
+            differing_bytes,
+        });
     }
     if sa.is_empty() && a != b {
         let (ranges, differing_bytes) = ranges(a, b);
-        d.sections.push(SectionDiff { name: "(whole file: not ELF)".into(), sizes: d.sizes, ranges: ranges.into_iter().take(20).collect(), differing_bytes });
+        d.sections.push(SectionDiff {
+            name: "(whole file: not ELF)".into(),
+            sizes: d.sizes,
+            ranges: ranges.into_iter().take(20).collect(),
+            differing_bytes,
+        });
     }
     let (xa, xb) = (strings(a), strings(b));
     // Paths first (the usual culprit), then shorter strings.
@@ -162,31 +189,64 @@ pub fn diff(a: &[u8], b: &[u8]) -> Diff {
 
 /// Build `project` twice in `work/a/<name>` and `work/bb/<name>` (different
 /// path lengths, different target dirs) and compare the binaries.
-pub fn run(project: &Path, work: &Path, target: &Target, release: &Release, libs: &Libs, cargo_args: &[String]) -> Result<Report> {
-    let project = std::fs::canonicalize(project).with_context(|| format!("{} does not exist", project.display()))?;
-    anyhow::ensure!(project.join("Cargo.toml").is_file(), "{} has no Cargo.toml: pass the directory of a Cargo project", project.display());
-    let name = project.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "project".into());
+pub fn run(
+    project: &Path,
+    work: &Path,
+    target: &Target,
+    release: &Release,
+    libs: &Libs,
+    cargo_args: &[String],
+) -> Result<Report> {
+    let project = std::fs::canonicalize(project)
+        .with_context(|| format!("{} does not exist", project.display()))?;
+    anyhow::ensure!(
+        project.join("Cargo.toml").is_file(),
+        "{} has no Cargo.toml: pass the directory of a Cargo project",
+        project.display()
+    );
+    let name = project
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "project".into());
     let dirs = [work.join("a").join(&name), work.join("bb").join(&name)];
     let mut outputs: Vec<BTreeMap<String, PathBuf>> = Vec::new();
     for (i, dir) in dirs.iter().enumerate() {
         if dir.exists() {
-            std::fs::remove_dir_all(dir).with_context(|| format!("cannot clear {}", dir.display()))?;
+            std::fs::remove_dir_all(dir)
+                .with_context(|| format!("cannot clear {}", dir.display()))?;
         }
         copy_project(&project, dir)?;
-        let paths = Paths::new(dir, Some(dir.parent().expect("has a parent").join("target")));
+        let paths = Paths::new(
+            dir,
+            Some(dir.parent().expect("has a parent").join("target")),
+        );
         let cross = env::compute(target, release, libs, &paths)?;
         eprintln!("bsdx repro: build {} of 2 in {}", i + 1, dir.display());
         let bins = crate::build::execute_in(&cross, cargo_args, dir)?;
         for b in &bins {
             crate::abitag::brand(b)?;
         }
-        outputs.push(bins.into_iter().map(|b| (b.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(), b)).collect());
+        outputs.push(
+            bins.into_iter()
+                .map(|b| {
+                    (
+                        b.file_name()
+                            .map(|n| n.to_string_lossy().into_owned())
+                            .unwrap_or_default(),
+                        b,
+                    )
+                })
+                .collect(),
+        );
     }
     let mut binaries = Vec::new();
     let names: BTreeSet<&String> = outputs[0].keys().chain(outputs[1].keys()).collect();
     for n in names {
         let read = |m: &BTreeMap<String, PathBuf>| m.get(n).map(std::fs::read).transpose();
-        let (a, b) = (read(&outputs[0])?.unwrap_or_default(), read(&outputs[1])?.unwrap_or_default());
+        let (a, b) = (
+            read(&outputs[0])?.unwrap_or_default(),
+            read(&outputs[1])?.unwrap_or_default(),
+        );
         let identical = a == b && !a.is_empty();
         binaries.push(Binary {
             name: n.clone(),
@@ -195,7 +255,10 @@ pub fn run(project: &Path, work: &Path, target: &Target, release: &Release, libs
             diff: (!identical).then(|| diff(&a, &b)),
         });
     }
-    anyhow::ensure!(!binaries.is_empty(), "the project produced no binaries to compare");
+    anyhow::ensure!(
+        !binaries.is_empty(),
+        "the project produced no binaries to compare"
+    );
     Ok(Report {
         schema: SCHEMA,
         target: target.triple.into(),
@@ -214,13 +277,30 @@ impl Report {
                 out.push_str(&format!("{}: identical, sha256 {}\n", b.name, b.sha256[0]));
                 continue;
             }
-            out.push_str(&format!("{}: DIFFERENT\n  build 1: {}\n  build 2: {}\n", b.name, b.sha256[0], b.sha256[1]));
+            out.push_str(&format!(
+                "{}: DIFFERENT\n  build 1: {}\n  build 2: {}\n",
+                b.name, b.sha256[0], b.sha256[1]
+            ));
             if let Some(d) = &b.diff {
                 for s in &d.sections {
-                    let shown: Vec<String> = s.ranges.iter().take(5).map(|(a, b)| format!("{a:#x}..{b:#x}")).collect();
-                    out.push_str(&format!("  section {}: {} byte(s) differ at {}{}\n", s.name, s.differing_bytes, shown.join(", "), if s.ranges.len() > 5 { ", …" } else { "" }));
+                    let shown: Vec<String> = s
+                        .ranges
+                        .iter()
+                        .take(5)
+                        .map(|(a, b)| format!("{a:#x}..{b:#x}"))
+                        .collect();
+                    out.push_str(&format!(
+                        "  section {}: {} byte(s) differ at {}{}\n",
+                        s.name,
+                        s.differing_bytes,
+                        shown.join(", "),
+                        if s.ranges.len() > 5 { ", …" } else { "" }
+                    ));
                 }
-                for (label, list) in [("build 1", &d.only_in_first), ("build 2", &d.only_in_second)] {
+                for (label, list) in [
+                    ("build 1", &d.only_in_first),
+                    ("build 2", &d.only_in_second),
+                ] {
                     for s in list.iter().take(10) {
                         out.push_str(&format!("  only in {label}: {s}\n"));
                     }
@@ -242,17 +322,27 @@ mod tests {
 
     #[test]
     fn ranges_merge_and_count() {
-        let (r, n) = ranges(b"aaaaXaaaaaaaaaaaaaaaaaaaaaaaaaaYY", b"aaaaYaaaaaaaaaaaaaaaaaaaaaaaaaaZZ");
+        let (r, n) = ranges(
+            b"aaaaXaaaaaaaaaaaaaaaaaaaaaaaaaaYY",
+            b"aaaaYaaaaaaaaaaaaaaaaaaaaaaaaaaZZ",
+        );
         assert_eq!(n, 3);
         assert_eq!(r, vec![(4, 5), (31, 33)]);
         let (r, _) = ranges(b"aXaXa", b"aYaYa");
         assert_eq!(r, vec![(1, 4)], "close ranges merge");
-        assert_eq!(ranges(b"abc", b"abcde").0, vec![(3, 5)], "length differences count");
+        assert_eq!(
+            ranges(b"abc", b"abcde").0,
+            vec![(3, 5)],
+            "length differences count"
+        );
     }
 
     #[test]
     fn strings_that_differ() {
-        let d = diff(b"xx /home/alice/bot/src/main.rs yy", b"xx /home/bob/bot/src/main.rs yy");
+        let d = diff(
+            b"xx /home/alice/bot/src/main.rs yy",
+            b"xx /home/bob/bot/src/main.rs yy",
+        );
         assert_eq!(d.only_in_first, vec!["xx /home/alice/bot/src/main.rs yy"]);
         assert_eq!(d.sections[0].name, "(whole file: not ELF)");
     }

@@ -44,8 +44,14 @@ pub struct Manifest {
 }
 
 fn asm_name(name: &str) -> String {
-    let plain = name.chars().enumerate().all(|(i, c)| c.is_ascii_alphabetic() || c == '_' || c == '.' || c == '$' || (i > 0 && c.is_ascii_digit()));
-    if plain { name.to_string() } else { format!("\"{}\"", name.replace('\\', "\\\\").replace('"', "\\\"")) }
+    let plain = name.chars().enumerate().all(|(i, c)| {
+        c.is_ascii_alphabetic() || c == '_' || c == '.' || c == '$' || (i > 0 && c.is_ascii_digit())
+    });
+    if plain {
+        name.to_string()
+    } else {
+        format!("\"{}\"", name.replace('\\', "\\\\").replace('"', "\\\""))
+    }
 }
 
 /// Assembly source and (for versioned libraries) the version script.
@@ -122,7 +128,11 @@ fn define(asm: &mut String, label: &str, sym: &Symbol) {
 }
 
 fn align(size: u64) -> u64 {
-    if size >= 16 { 16 } else { 8 }
+    if size >= 16 {
+        16
+    } else {
+        8
+    }
 }
 
 /// Build one stub with `zig cc` into `out_dir/<soname>`.
@@ -141,9 +151,15 @@ fn build_one(zig: &Zig, target: &Target, lib: &Library, work: &Path, out_dir: &P
         cmd.arg(format!("-Wl,--version-script={}", map.display()));
     }
     cmd.arg("-o").arg(out_dir.join(&lib.soname)).arg(&src);
-    let out = cmd.output().with_context(|| format!("cannot run {}", zig.display()))?;
+    let out = cmd
+        .output()
+        .with_context(|| format!("cannot run {}", zig.display()))?;
     if !out.status.success() {
-        bail!("zig cc failed on the stub for {}:\n{}", lib.soname, String::from_utf8_lossy(&out.stderr));
+        bail!(
+            "zig cc failed on the stub for {}:\n{}",
+            lib.soname,
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     Ok(())
 }
@@ -156,7 +172,10 @@ pub fn select(release: &Release, names: &[String]) -> Result<Vec<Library>> {
     for raw in names {
         let name = crate::abi::link_name(raw).to_string();
         if catalog().zig_provides(&name) {
-            bail!("lib{name} is provided by Zig itself; bsdx does not stub it (Zig-provided: {})", catalog().zig_provides.join(", "));
+            bail!(
+                "lib{name} is provided by Zig itself; bsdx does not stub it (Zig-provided: {})",
+                catalog().zig_provides.join(", ")
+            );
         }
         let lib = release.library(&name).with_context(|| {
             format!("FreeBSD {} has no library named lib{name} in bsdx's data; run `bsdx stubs --list` to see the available ones", release.release)
@@ -170,29 +189,56 @@ pub fn select(release: &Release, names: &[String]) -> Result<Vec<Library>> {
 
 /// Generate stubs for `libs` into `out`, which must not exist or be empty.
 /// Nothing is left at `out` on failure.
-pub fn generate(zig: &Zig, release: &Release, target: &Target, libs: &[Library], out: &Path) -> Result<Manifest> {
-    if out.exists() && std::fs::read_dir(out).map(|mut d| d.next().is_some()).unwrap_or(true) {
-        return Err(crate::error::Error::NotEmpty { path: out.to_path_buf() }.into());
+pub fn generate(
+    zig: &Zig,
+    release: &Release,
+    target: &Target,
+    libs: &[Library],
+    out: &Path,
+) -> Result<Manifest> {
+    if out.exists()
+        && std::fs::read_dir(out)
+            .map(|mut d| d.next().is_some())
+            .unwrap_or(true)
+    {
+        return Err(crate::error::Error::NotEmpty {
+            path: out.to_path_buf(),
+        }
+        .into());
     }
     let staging = cache::staging_dir(out)?;
     let work = tempfile::tempdir().context("cannot create a temporary directory")?;
-    let jobs = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).clamp(1, 4);
+    let jobs = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .clamp(1, 4);
     let results: Vec<Result<()>> = std::thread::scope(|s| {
         let chunks: Vec<&[Library]> = libs.chunks(libs.len().div_ceil(jobs).max(1)).collect();
         let handles: Vec<_> = chunks
             .into_iter()
             .map(|chunk| {
                 let (staging, work) = (staging.path(), work.path());
-                s.spawn(move || chunk.iter().try_for_each(|lib| build_one(zig, target, lib, work, staging)))
+                s.spawn(move || {
+                    chunk
+                        .iter()
+                        .try_for_each(|lib| build_one(zig, target, lib, work, staging))
+                })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("stub builder thread panicked")))).collect()
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("stub builder thread panicked")))
+            })
+            .collect()
     });
     results.into_iter().collect::<Result<Vec<()>>>()?;
     for lib in libs {
         let link = staging.path().join(format!("lib{}.so", lib.link_name()));
         if lib.soname != format!("lib{}.so", lib.link_name()) {
-            std::os::unix::fs::symlink(&lib.soname, &link).with_context(|| format!("cannot create {}", link.display()))?;
+            std::os::unix::fs::symlink(&lib.soname, &link)
+                .with_context(|| format!("cannot create {}", link.display()))?;
         }
     }
     let manifest = Manifest {
@@ -203,12 +249,20 @@ pub fn generate(zig: &Zig, release: &Release, target: &Target, libs: &[Library],
         zig: zig.version.clone(),
         libraries: libs
             .iter()
-            .map(|l| StubLib { link_name: l.link_name().to_string(), soname: l.soname.clone(), symbols: l.symbols.len() })
+            .map(|l| StubLib {
+                link_name: l.link_name().to_string(),
+                soname: l.soname.clone(),
+                symbols: l.symbols.len(),
+            })
             .collect(),
     };
-    std::fs::write(staging.path().join(MANIFEST), serde_json::to_string_pretty(&manifest)? + "\n")?;
+    std::fs::write(
+        staging.path().join(MANIFEST),
+        serde_json::to_string_pretty(&manifest)? + "\n",
+    )?;
     if out.exists() {
-        std::fs::remove_dir(out).with_context(|| format!("cannot replace the empty directory {}", out.display()))?;
+        std::fs::remove_dir(out)
+            .with_context(|| format!("cannot replace the empty directory {}", out.display()))?;
     }
     cache::publish(staging, out)?;
     Ok(manifest)
@@ -218,7 +272,11 @@ pub fn generate(zig: &Zig, release: &Release, target: &Target, libs: &[Library],
 /// cache. Returns the directory.
 pub fn cached(zig: &Zig, release: &Release, target: &Target) -> Result<PathBuf> {
     let names = &catalog().default_stubs;
-    let data: String = release.symbol_keys(target.machine).iter().filter_map(|k| crate::abi::embedded_text(k)).collect();
+    let data: String = release
+        .symbol_keys(target.machine)
+        .iter()
+        .filter_map(|k| crate::abi::embedded_text(k))
+        .collect();
     let key = cache::key(&[
         env!("CARGO_PKG_VERSION").as_bytes(),
         crate::release::CATALOG_TEXT.as_bytes(),
@@ -227,12 +285,20 @@ pub fn cached(zig: &Zig, release: &Release, target: &Target) -> Result<PathBuf> 
         target.triple.as_bytes(),
         names.join(",").as_bytes(),
     ]);
-    let dir = cache::dir()?.join("stubs").join(format!("{}-{}-{key}", release.release, target.machine));
+    let dir = cache::dir()?
+        .join("stubs")
+        .join(format!("{}-{}-{key}", release.release, target.machine));
     if dir.join(MANIFEST).is_file() {
         return Ok(dir);
     }
     let libs = select(release, names)?;
-    eprintln!("bsdx: generating {} stub libraries for FreeBSD {} {} in {}", libs.len(), release.release, target.machine, dir.display());
+    eprintln!(
+        "bsdx: generating {} stub libraries for FreeBSD {} {} in {}",
+        libs.len(),
+        release.release,
+        target.machine,
+        dir.display()
+    );
     match generate(zig, release, target, &libs, &dir) {
         Ok(_) => Ok(dir),
         // Another bsdx finished the same directory first.
@@ -252,7 +318,10 @@ mod tests {
         let script = script.expect("libprocstat is versioned");
         assert!(script.contains("FBSD_1.2 {"), "{script}");
         assert!(script.contains("\"procstat_open_sysctl\";"));
-        assert!(asm.contains(".symver __bsdx_hidden_1, procstat_get_pts_info@FBSD_1.2") || asm.contains("@FBSD_1.2"));
+        assert!(
+            asm.contains(".symver __bsdx_hidden_1, procstat_get_pts_info@FBSD_1.2")
+                || asm.contains("@FBSD_1.2")
+        );
         assert_eq!(asm.matches(".type procstat_close, %function").count(), 1);
     }
 
@@ -268,8 +337,14 @@ mod tests {
     #[test]
     fn select_rejects_zig_provided_and_unknown() {
         let r = catalog().get("14.4").unwrap();
-        assert!(select(r, &["c".into()]).unwrap_err().to_string().contains("provided by Zig"));
-        assert!(select(r, &["nosuchlib".into()]).unwrap_err().to_string().contains("--list"));
+        assert!(select(r, &["c".into()])
+            .unwrap_err()
+            .to_string()
+            .contains("provided by Zig"));
+        assert!(select(r, &["nosuchlib".into()])
+            .unwrap_err()
+            .to_string()
+            .contains("--list"));
         let libs = select(r, &["libkvm".into(), "kvm".into(), "libkvm.so.7".into()]).unwrap();
         assert_eq!(libs.len(), 1);
         assert_eq!(libs[0].soname, "libkvm.so.7");

@@ -41,7 +41,11 @@ fn resolve_in(root: &Path, rel: &Path) -> Option<PathBuf> {
             return meta.is_file().then_some(full);
         }
         let target = std::fs::read_link(&full).ok()?;
-        let joined = if target.is_absolute() { target } else { Path::new("/").join(rel.parent()?).join(target) };
+        let joined = if target.is_absolute() {
+            target
+        } else {
+            Path::new("/").join(rel.parent()?).join(target)
+        };
         let mut norm = PathBuf::new();
         for c in joined.components() {
             match c {
@@ -70,18 +74,31 @@ pub struct SharedLib {
 pub fn shared_libraries(sysroot: &Path) -> Vec<SharedLib> {
     let mut out = Vec::new();
     for sub in ["lib", "usr/lib"] {
-        let Ok(entries) = std::fs::read_dir(sysroot.join(sub)) else { continue };
-        let mut names: Vec<String> = entries.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+        let Ok(entries) = std::fs::read_dir(sysroot.join(sub)) else {
+            continue;
+        };
+        let mut names: Vec<String> = entries
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
         names.sort();
         for name in names {
             if !(name.starts_with("lib") && name.contains(".so")) {
                 continue;
             }
             let listed = Path::new(sub).join(&name);
-            let Some(real) = resolve_in(sysroot, &listed) else { continue };
-            let Ok(bytes) = std::fs::read(&real) else { continue };
-            let Ok(elf) = goblin::elf::Elf::parse(&bytes) else { continue };
-            let Some(soname) = elf.soname.map(str::to_string) else { continue };
+            let Some(real) = resolve_in(sysroot, &listed) else {
+                continue;
+            };
+            let Ok(bytes) = std::fs::read(&real) else {
+                continue;
+            };
+            let Ok(elf) = goblin::elf::Elf::parse(&bytes) else {
+                continue;
+            };
+            let Some(soname) = elf.soname.map(str::to_string) else {
+                continue;
+            };
             out.push(SharedLib { real, soname });
         }
     }
@@ -101,7 +118,10 @@ pub fn link_dir(sysroot: &Path) -> Result<LinkDir> {
         );
     }
     let found = link_libraries(&sysroot)?;
-    let libraries = found.iter().map(|(k, (s, _))| (k.clone(), s.clone())).collect();
+    let libraries = found
+        .iter()
+        .map(|(k, (s, _))| (k.clone(), s.clone()))
+        .collect();
     if let Some(dir) = extracted_lib_dir(&sysroot, &found) {
         return Ok(LinkDir { dir, libraries });
     }
@@ -123,7 +143,11 @@ fn link_libraries(sysroot: &Path) -> Result<BTreeMap<String, (String, PathBuf)>>
     }
     for need in &catalog().cargo_zigbuild_filtered {
         if !found.contains_key(need) {
-            return Err(Error::SysrootMissingLibrary { sysroot: sysroot.to_path_buf(), library: format!("lib{need}.so.*") }.into());
+            return Err(Error::SysrootMissingLibrary {
+                sysroot: sysroot.to_path_buf(),
+                library: format!("lib{need}.so.*"),
+            }
+            .into());
         }
     }
     Ok(found)
@@ -131,12 +155,18 @@ fn link_libraries(sysroot: &Path) -> Result<BTreeMap<String, (String, PathBuf)>>
 
 /// `sysroot/lib` when `bsdx sysroot` made the sysroot (it has the marker)
 /// and every library is there under its soname.
-fn extracted_lib_dir(sysroot: &Path, found: &BTreeMap<String, (String, PathBuf)>) -> Option<PathBuf> {
+fn extracted_lib_dir(
+    sysroot: &Path,
+    found: &BTreeMap<String, (String, PathBuf)>,
+) -> Option<PathBuf> {
     if !sysroot.join(crate::base_txz::MARKER).is_file() {
         return None;
     }
     let dir = sysroot.join("lib");
-    found.values().all(|(soname, _)| !soname.contains('/') && dir.join(soname).is_file()).then_some(dir)
+    found
+        .values()
+        .all(|(soname, _)| !soname.contains('/') && dir.join(soname).is_file())
+        .then_some(dir)
 }
 
 /// Build (or reuse) the clean link directory for a raw sysroot in the cache.
@@ -146,7 +176,10 @@ fn cached_link_dir(sysroot: &Path, found: &BTreeMap<String, (String, PathBuf)>) 
         let size = std::fs::metadata(real)?.len();
         listing.push(format!("{link}\0{soname}\0{}\0{size}", real.display()));
     }
-    let key = cache::key(&[sysroot.as_os_str().as_encoded_bytes(), listing.join("\n").as_bytes()]);
+    let key = cache::key(&[
+        sysroot.as_os_str().as_encoded_bytes(),
+        listing.join("\n").as_bytes(),
+    ]);
     let dir = cache::dir()?.join("linkdirs").join(key);
     if dir.join(".complete").is_file() {
         return Ok(dir);
@@ -159,7 +192,10 @@ fn cached_link_dir(sysroot: &Path, found: &BTreeMap<String, (String, PathBuf)>) 
             std::os::unix::fs::symlink(soname, staging.path().join(dev))?;
         }
     }
-    std::fs::write(staging.path().join(".complete"), sysroot.as_os_str().as_encoded_bytes())?;
+    std::fs::write(
+        staging.path().join(".complete"),
+        sysroot.as_os_str().as_encoded_bytes(),
+    )?;
     if cache::publish(staging, &dir).is_err() && !dir.join(".complete").is_file() {
         anyhow::bail!("cannot create the link directory {}", dir.display());
     }
@@ -179,11 +215,22 @@ mod tests {
         std::fs::write(r.join("lib/libkvm.so.7"), b"x").unwrap();
         std::os::unix::fs::symlink("../../lib/libkvm.so.7", r.join("usr/lib/libkvm.so")).unwrap();
         std::os::unix::fs::symlink("/lib/libkvm.so.7", r.join("usr/lib/libabs.so")).unwrap();
-        std::os::unix::fs::symlink("../../../../../etc/passwd", r.join("usr/lib/libevil.so")).unwrap();
+        std::os::unix::fs::symlink("../../../../../etc/passwd", r.join("usr/lib/libevil.so"))
+            .unwrap();
         std::os::unix::fs::symlink("libloop.so", r.join("usr/lib/libloop.so")).unwrap();
-        assert_eq!(resolve_in(r, Path::new("usr/lib/libkvm.so")), Some(r.join("lib/libkvm.so.7")));
-        assert_eq!(resolve_in(r, Path::new("usr/lib/libabs.so")), Some(r.join("lib/libkvm.so.7")));
-        assert_eq!(resolve_in(r, Path::new("usr/lib/libevil.so")), None, "clamped to the root: /etc/passwd does not exist there");
+        assert_eq!(
+            resolve_in(r, Path::new("usr/lib/libkvm.so")),
+            Some(r.join("lib/libkvm.so.7"))
+        );
+        assert_eq!(
+            resolve_in(r, Path::new("usr/lib/libabs.so")),
+            Some(r.join("lib/libkvm.so.7"))
+        );
+        assert_eq!(
+            resolve_in(r, Path::new("usr/lib/libevil.so")),
+            None,
+            "clamped to the root: /etc/passwd does not exist there"
+        );
         assert_eq!(resolve_in(r, Path::new("usr/lib/libloop.so")), None);
     }
 }

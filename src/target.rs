@@ -42,10 +42,18 @@ pub const TARGETS: &[Target] = &[
 
 impl Target {
     pub fn parse(s: &str) -> Result<Target, Error> {
-        TARGETS.iter().copied().find(|t| t.triple == s).ok_or_else(|| Error::UnknownTarget {
-            given: s.to_string(),
-            known: TARGETS.iter().map(|t| t.triple).collect::<Vec<_>>().join(", "),
-        })
+        TARGETS
+            .iter()
+            .copied()
+            .find(|t| t.triple == s)
+            .ok_or_else(|| Error::UnknownTarget {
+                given: s.to_string(),
+                known: TARGETS
+                    .iter()
+                    .map(|t| t.triple)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
     }
 
     /// Parse a FreeBSD architecture name (`amd64`, `arm64`, `aarch64`, `x86_64`).
@@ -53,7 +61,11 @@ impl Target {
         TARGETS
             .iter()
             .copied()
-            .find(|t| t.machine == arch || t.machine_arch == arch || t.triple.starts_with(&format!("{arch}-")))
+            .find(|t| {
+                t.machine == arch
+                    || t.machine_arch == arch
+                    || t.triple.starts_with(&format!("{arch}-"))
+            })
             .ok_or_else(|| Error::UnknownTarget {
                 given: arch.to_string(),
                 known: "amd64 (x86_64), arm64 (aarch64)".to_string(),
@@ -62,7 +74,10 @@ impl Target {
 
     /// `CARGO_TARGET_X86_64_UNKNOWN_FREEBSD_` prefix for cargo config variables.
     pub fn cargo_env_prefix(&self) -> String {
-        format!("CARGO_TARGET_{}_", self.triple.to_uppercase().replace('-', "_"))
+        format!(
+            "CARGO_TARGET_{}_",
+            self.triple.to_uppercase().replace('-', "_")
+        )
     }
 }
 
@@ -80,9 +95,17 @@ mod tests {
     fn parse_and_names() {
         let t = Target::parse(DEFAULT).unwrap();
         assert_eq!(t.cargo_env_prefix(), "CARGO_TARGET_X86_64_UNKNOWN_FREEBSD_");
-        assert_eq!(Target::from_arch("arm64").unwrap().triple, "aarch64-unknown-freebsd");
+        assert_eq!(
+            Target::from_arch("arm64").unwrap().triple,
+            "aarch64-unknown-freebsd"
+        );
         assert_eq!(Target::from_arch("amd64").unwrap().triple, DEFAULT);
-        let err = Target::parse("x86_64-unknown-linux-gnu").unwrap_err().to_string();
-        assert!(err.contains("x86_64-unknown-freebsd, aarch64-unknown-freebsd"), "{err}");
+        let err = Target::parse("x86_64-unknown-linux-gnu")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("x86_64-unknown-freebsd, aarch64-unknown-freebsd"),
+            "{err}"
+        );
     }
 }

@@ -40,8 +40,13 @@ pub struct Rust {
 }
 
 fn run(program: &Path, args: &[&str]) -> Option<String> {
-    let out = std::process::Command::new(program).args(args).output().ok()?;
-    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    let out = std::process::Command::new(program)
+        .args(args)
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
 fn std_source(sysroot: &Path, target: &Target) -> Option<StdSource> {
@@ -57,7 +62,9 @@ fn std_source(sysroot: &Path, target: &Target) -> Option<StdSource> {
         return Some(StdSource::Prebuilt);
     }
     let src = sysroot.join("lib/rustlib/src/rust");
-    src.join("library/std/src/lib.rs").is_file().then_some(StdSource::FromSource(src))
+    src.join("library/std/src/lib.rs")
+        .is_file()
+        .then_some(StdSource::FromSource(src))
 }
 
 /// Choose the Rust toolchain for `target`: `$RUSTC` if set; otherwise the
@@ -67,7 +74,11 @@ pub fn rust(target: &Target) -> Result<Rust, Error> {
     let on_path = which::which("rustc").ok();
     let candidates: Vec<PathBuf> = match std::env::var_os("RUSTC") {
         Some(r) if !r.is_empty() => vec![PathBuf::from(r)],
-        _ => on_path.iter().cloned().chain([PathBuf::from("/usr/bin/rustc")]).collect(),
+        _ => on_path
+            .iter()
+            .cloned()
+            .chain([PathBuf::from("/usr/bin/rustc")])
+            .collect(),
     };
     let mut seen = Vec::new();
     for rustc in candidates {
@@ -75,19 +86,42 @@ pub fn rust(target: &Target) -> Result<Rust, Error> {
             continue;
         }
         seen.push(rustc.clone());
-        let Some(sysroot) = run(&rustc, &["--print", "sysroot"]) else { continue };
+        let Some(sysroot) = run(&rustc, &["--print", "sysroot"]) else {
+            continue;
+        };
         let sysroot = PathBuf::from(sysroot);
-        let Some(std) = std_source(&sysroot, target) else { continue };
+        let Some(std) = std_source(&sysroot, target) else {
+            continue;
+        };
         let version = run(&rustc, &["--version"]).unwrap_or_default();
         let commit_hash = run(&rustc, &["-vV"])
-            .and_then(|v| v.lines().find_map(|l| l.strip_prefix("commit-hash: ").map(str::to_string)))
+            .and_then(|v| {
+                v.lines()
+                    .find_map(|l| l.strip_prefix("commit-hash: ").map(str::to_string))
+            })
             .filter(|h| h != "unknown");
         let sibling = rustc.with_file_name("cargo");
-        let cargo = if sibling.is_file() { sibling } else { which::which("cargo").unwrap_or_else(|_| "cargo".into()) };
+        let cargo = if sibling.is_file() {
+            sibling
+        } else {
+            which::which("cargo").unwrap_or_else(|_| "cargo".into())
+        };
         let differs_from_path = on_path.as_ref() != Some(&rustc);
-        return Ok(Rust { rustc, cargo, version, commit_hash, sysroot, std, differs_from_path });
+        return Ok(Rust {
+            rustc,
+            cargo,
+            version,
+            commit_hash,
+            sysroot,
+            std,
+            differs_from_path,
+        });
     }
-    let tried = seen.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ");
+    let tried = seen
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
     let fix = if target.triple.starts_with("x86_64") && which::which("rustup").is_ok() {
         format!("`rustup target add {t}` (with network), or {SETUP_SCRIPT} for Debian's rustc-web + rust-web-src (std built from source)", t = target.triple)
     } else if which::which("rustup").is_ok() {
@@ -100,7 +134,10 @@ pub fn rust(target: &Target) -> Result<Rust, Error> {
         why: if tried.is_empty() {
             "no rustc on PATH".to_string()
         } else {
-            format!("tried {tried}: none has a prebuilt std for {} nor the Rust source to build it", target.triple)
+            format!(
+                "tried {tried}: none has a prebuilt std for {} nor the Rust source to build it",
+                target.triple
+            )
         },
         fix,
     })
@@ -123,14 +160,23 @@ impl Zig {
     }
 
     pub fn display(&self) -> String {
-        std::iter::once(self.program.display().to_string()).chain(self.args.iter().cloned()).collect::<Vec<_>>().join(" ")
+        std::iter::once(self.program.display().to_string())
+            .chain(self.args.iter().cloned())
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 }
 
 fn parse_version(s: &str) -> Option<(u64, u64, u64)> {
-    let v = s.split_whitespace().find(|w| w.chars().next().is_some_and(|c| c.is_ascii_digit()))?;
+    let v = s
+        .split_whitespace()
+        .find(|w| w.chars().next().is_some_and(|c| c.is_ascii_digit()))?;
     let mut parts = v.split(['.', '-', '+']).map(|p| p.parse::<u64>().ok());
-    Some((parts.next()??, parts.next()??, parts.next().flatten().unwrap_or(0)))
+    Some((
+        parts.next()??,
+        parts.next()??,
+        parts.next().flatten().unwrap_or(0),
+    ))
 }
 
 /// Find Zig the way cargo-zigbuild does (`python3 -m ziglang`, then `zig`),
@@ -157,7 +203,12 @@ pub fn zig() -> Result<Zig, Error> {
                 let mut argv: Vec<&str> = args.iter().map(String::as_str).collect();
                 argv.push("env");
                 let lib_dir = run(&program, &argv).and_then(|env| zig_env_lib_dir(&env));
-                return Ok(Zig { program, args, version: v, lib_dir });
+                return Ok(Zig {
+                    program,
+                    args,
+                    version: v,
+                    lib_dir,
+                });
             }
             Some(v) => tried.push(format!("{shown} -> {v} (too old; need >= 0.15)")),
             None => tried.push(format!("{shown} failed")),
@@ -165,7 +216,11 @@ pub fn zig() -> Result<Zig, Error> {
     }
     Err(Error::MissingTool {
         tool: "zig",
-        why: if tried.is_empty() { "neither `python3 -m ziglang` nor `zig` is available".into() } else { tried.join("; ") },
+        why: if tried.is_empty() {
+            "neither `python3 -m ziglang` nor `zig` is available".into()
+        } else {
+            tried.join("; ")
+        },
         fix: format!("`pip install ziglang=={ZIG_PIN}` (or run {SETUP_SCRIPT})"),
     })
 }
@@ -197,7 +252,10 @@ pub fn cargo_zigbuild() -> Result<CargoZigbuild, Error> {
         Some(v) if v >= (0, 21, 0) => Ok(CargoZigbuild { path, version }),
         _ => Err(Error::MissingTool {
             tool: "cargo-zigbuild",
-            why: format!("{} reports `{version}`; FreeBSD support needs >= 0.21", path.display()),
+            why: format!(
+                "{} reports `{version}`; FreeBSD support needs >= 0.21",
+                path.display()
+            ),
             fix,
         }),
     }
@@ -211,7 +269,10 @@ mod tests {
     fn zig_env() {
         let zon = ".{\n    .zig_exe = \"/z/zig\",\n    .lib_dir = \"/z/lib\",\n}";
         assert_eq!(zig_env_lib_dir(zon), Some(PathBuf::from("/z/lib")));
-        assert_eq!(zig_env_lib_dir("{\"lib_dir\": \"/j/lib\"}"), Some(PathBuf::from("/j/lib")));
+        assert_eq!(
+            zig_env_lib_dir("{\"lib_dir\": \"/j/lib\"}"),
+            Some(PathBuf::from("/j/lib"))
+        );
         assert_eq!(zig_env_lib_dir("nothing"), None);
     }
 
@@ -231,7 +292,12 @@ mod tests {
         let src = dir.path().join("lib/rustlib/src/rust/library/std/src");
         std::fs::create_dir_all(&src).unwrap();
         std::fs::write(src.join("lib.rs"), "").unwrap();
-        assert_eq!(std_source(dir.path(), &t), Some(StdSource::FromSource(dir.path().join("lib/rustlib/src/rust"))));
+        assert_eq!(
+            std_source(dir.path(), &t),
+            Some(StdSource::FromSource(
+                dir.path().join("lib/rustlib/src/rust")
+            ))
+        );
         let lib = dir.path().join("lib/rustlib/x86_64-unknown-freebsd/lib");
         std::fs::create_dir_all(&lib).unwrap();
         std::fs::write(lib.join("libstd-0123abcd.rlib"), "").unwrap();

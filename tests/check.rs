@@ -8,7 +8,9 @@ use crate::support::*;
 
 /// `zig` as cargo-zigbuild finds it: `python3 -m ziglang`, else `zig`.
 fn zig() -> Command {
-    let py = Command::new("python3").args(["-m", "ziglang", "version"]).output();
+    let py = Command::new("python3")
+        .args(["-m", "ziglang", "version"])
+        .output();
     if py.is_ok_and(|o| o.status.success()) {
         let mut c = Command::new("python3");
         c.args(["-m", "ziglang"]);
@@ -23,17 +25,38 @@ fn cc(dir: &Path, name: &str, source: &str, flags: &[&str]) -> PathBuf {
     let src = dir.join(format!("{name}.c"));
     std::fs::write(&src, source).unwrap();
     let out = dir.join(name);
-    let o = zig().args(["cc", "-target", "x86_64-freebsd", "-O1"]).args(flags).arg("-o").arg(&out).arg(&src).output().unwrap();
-    assert!(o.status.success(), "zig cc {name}: {}", String::from_utf8_lossy(&o.stderr));
+    let o = zig()
+        .args(["cc", "-target", "x86_64-freebsd", "-O1"])
+        .args(flags)
+        .arg("-o")
+        .arg(&out)
+        .arg(&src)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "zig cc {name}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     out
 }
 
 fn check(files: &[&Path], extra: &[&str]) -> Run {
-    bsdx().args(["check", "--json"]).args(extra).args(files.iter().map(|p| p.as_os_str())).run()
+    bsdx()
+        .args(["check", "--json"])
+        .args(extra)
+        .args(files.iter().map(|p| p.as_os_str()))
+        .run()
 }
 
 fn codes(report: &serde_json::Value, file: usize) -> Vec<String> {
-    report["files"][file]["findings"].as_array().unwrap().iter().filter(|f| f["level"] != "info").map(|f| f["code"].as_str().unwrap().to_string()).collect()
+    report["files"][file]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["level"] != "info")
+        .map(|f| f["code"].as_str().unwrap().to_string())
+        .collect()
 }
 
 const HELLO: &str = "#include <stdio.h>\nint main(void) { puts(\"hi\"); return 0; }\n";
@@ -41,7 +64,11 @@ const HELLO: &str = "#include <stdio.h>\nint main(void) { puts(\"hi\"); return 0
 #[test]
 fn abi_tag_present_or_missing() {
     let tmp = tempfile::tempdir().unwrap();
-    let env = bsdx().args(["env", "--format", "json", "--release", "14.3"]).run().success().json();
+    let env = bsdx()
+        .args(["env", "--format", "json", "--release", "14.3"])
+        .run()
+        .success()
+        .json();
     let note = env["abi_tag"].as_str().unwrap().to_string();
     let plain = cc(tmp.path(), "plain", HELLO, &[]);
     let tagged = cc(tmp.path(), "tagged", HELLO, &[&note]);
@@ -58,29 +85,72 @@ fn abi_tag_present_or_missing() {
     // Checked against an older release than it was built for.
     let older = check(&[&tagged], &["--release", "13.5"]).failure(0).json();
     assert_eq!(codes(&older, 0), ["abi-tag-newer"]);
-    let text = bsdx().args(["check"]).arg_path(&plain).run().failure(0).stdout();
-    assert!(text.contains("warning [no-abi-tag]") && text.contains("osrel 0"), "{text}");
-    assert!(!text.contains('\x1b'), "no colour when stdout is not a terminal");
+    let text = bsdx()
+        .args(["check"])
+        .arg_path(&plain)
+        .run()
+        .failure(0)
+        .stdout();
+    assert!(
+        text.contains("warning [no-abi-tag]") && text.contains("osrel 0"),
+        "{text}"
+    );
+    assert!(
+        !text.contains('\x1b'),
+        "no colour when stdout is not a terminal"
+    );
 }
 
 #[test]
 fn broken_binaries_are_reported_with_the_fix() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
-    let interp = cc(d, "interp", HELLO, &["-Wl,--dynamic-linker=/lib64/ld-linux-x86-64.so.2"]);
+    let interp = cc(
+        d,
+        "interp",
+        HELLO,
+        &["-Wl,--dynamic-linker=/lib64/ld-linux-x86-64.so.2"],
+    );
     let rpath = cc(d, "rpath", HELLO, &["-Wl,-rpath,/tmp/build/lib"]);
     // A library without a soname, linked by path: its path becomes DT_NEEDED.
     let lib = d.join("libnosoname.so");
     std::fs::write(d.join("nosoname.c"), "int helper(void) { return 1; }\n").unwrap();
-    let o = zig().args(["cc", "-target", "x86_64-freebsd", "-shared", "-o"]).arg(&lib).arg(d.join("nosoname.c")).output().unwrap();
+    let o = zig()
+        .args(["cc", "-target", "x86_64-freebsd", "-shared", "-o"])
+        .arg(&lib)
+        .arg(d.join("nosoname.c"))
+        .output()
+        .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let pathdep = cc(d, "pathdep", "int helper(void);\nint main(void) { return helper(); }\n", &[lib.to_str().unwrap()]);
+    let pathdep = cc(
+        d,
+        "pathdep",
+        "int helper(void);\nint main(void) { return helper(); }\n",
+        &[lib.to_str().unwrap()],
+    );
     let r = check(&[&interp, &rpath, &pathdep], &[]).failure(1).json();
-    assert!(codes(&r, 0).contains(&"wrong-interpreter".to_string()), "{r}");
-    assert!(codes(&r, 1).contains(&"rpath-build-path".to_string()), "{r}");
+    assert!(
+        codes(&r, 0).contains(&"wrong-interpreter".to_string()),
+        "{r}"
+    );
+    assert!(
+        codes(&r, 1).contains(&"rpath-build-path".to_string()),
+        "{r}"
+    );
     assert!(codes(&r, 2).contains(&"needed-path".to_string()), "{r}");
-    let msg = r["files"][1]["findings"].as_array().unwrap().iter().find(|f| f["code"] == "rpath-build-path").unwrap()["message"].as_str().unwrap().to_string();
-    assert!(msg.contains("/tmp/build/lib") && msg.contains("remove"), "{msg}");
+    let msg = r["files"][1]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "rpath-build-path")
+        .unwrap()["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        msg.contains("/tmp/build/lib") && msg.contains("remove"),
+        "{msg}"
+    );
     assert_eq!(r["errors"].as_u64().unwrap(), 3, "{r}");
 }
 
@@ -91,17 +161,41 @@ fn sonames_and_symbols_per_release() {
     // libutil: Zig links libutil.so.9, which FreeBSD 15 renamed to libutil.so.10.
     let util = cc(d, "util", "#include <sys/types.h>\n#include <libutil.h>\n#include <stdio.h>\nint main(void) { char b[8]; humanize_number(b, sizeof b, 1234, \"\", HN_AUTOSCALE, 0); puts(b); return 0; }\n", &["-lutil"]);
     let r15 = check(&[&util], &["--release", "15.0"]).failure(1).json();
-    let f = &r15["files"][0]["findings"].as_array().unwrap().iter().find(|f| f["code"] == "needed-other-release").cloned().expect("libutil.so.9 flagged");
+    let f = &r15["files"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "needed-other-release")
+        .cloned()
+        .expect("libutil.so.9 flagged");
     assert_eq!(f["item"], "libutil.so.9");
-    assert!(f["message"].as_str().unwrap().contains("13.5, 14.2, 14.3, 14.4"), "{f}");
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("13.5, 14.2, 14.3, 14.4"),
+        "{f}"
+    );
     check(&[&util], &["--release", "14.4"]).success();
 
     // secure_getenv@FBSD_1.7 exists in 14.x (Zig's libc stubs), not in 13.5's libc.
     let sg = cc(d, "sg", "#define _GNU_SOURCE\n#include <stdlib.h>\n#include <stdio.h>\nint main(void) { puts(secure_getenv(\"HOME\") ? \"y\" : \"n\"); return 0; }\n", &[]);
     let r13 = check(&[&sg], &["--release", "13.5"]).failure(1).json();
-    let f = r13["files"][0]["findings"].as_array().unwrap().iter().find(|f| f["code"] == "missing-symbol-version").cloned().expect("secure_getenv flagged");
+    let f = r13["files"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "missing-symbol-version")
+        .cloned()
+        .expect("secure_getenv flagged");
     assert_eq!(f["item"], "secure_getenv@FBSD_1.7 (libc.so.7)");
-    assert!(f["message"].as_str().unwrap().contains("ld-elf.so.1 will refuse"), "{f}");
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("ld-elf.so.1 will refuse"),
+        "{f}"
+    );
     assert_ne!(r13["files"][0]["min_release"], "13.5");
     // 14.x's libc family comes from Zig's 14.x lists: found, no warning.
     let r14 = check(&[&sg], &["--release", "14.4"]).success().json();
@@ -115,12 +209,35 @@ fn sonames_and_symbols_per_release() {
 fn stub_mistakes_are_caught() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
-    std::fs::write(d.join("kvm.c"), "void *kvm_openfiles(void) { return 0; }\nint kvm_bogus_function(void) { return 0; }\n").unwrap();
-    std::fs::write(d.join("ps.c"), "int procstat_from_the_future(void) { return 0; }\n").unwrap();
-    std::fs::write(d.join("ps.map"), "FBSD_1.8 { global: procstat_from_the_future; local: *; };\n").unwrap();
-    for (src, soname, extra) in [("kvm.c", "libkvm.so.7", None), ("ps.c", "libprocstat.so.1", Some("-Wl,--version-script=ps.map"))] {
+    std::fs::write(
+        d.join("kvm.c"),
+        "void *kvm_openfiles(void) { return 0; }\nint kvm_bogus_function(void) { return 0; }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("ps.c"),
+        "int procstat_from_the_future(void) { return 0; }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("ps.map"),
+        "FBSD_1.8 { global: procstat_from_the_future; local: *; };\n",
+    )
+    .unwrap();
+    for (src, soname, extra) in [
+        ("kvm.c", "libkvm.so.7", None),
+        (
+            "ps.c",
+            "libprocstat.so.1",
+            Some("-Wl,--version-script=ps.map"),
+        ),
+    ] {
         let mut c = zig();
-        c.current_dir(d).args(["cc", "-target", "x86_64-freebsd", "-shared", "-nostdlib"]).arg(format!("-Wl,-soname,{soname}")).args(extra).args(["-o", soname, src]);
+        c.current_dir(d)
+            .args(["cc", "-target", "x86_64-freebsd", "-shared", "-nostdlib"])
+            .arg(format!("-Wl,-soname,{soname}"))
+            .args(extra)
+            .args(["-o", soname, src]);
         let o = c.output().unwrap();
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     }
@@ -134,10 +251,22 @@ fn stub_mistakes_are_caught() {
     );
     let r = check(&[&prog], &["--release", "13.5"]).failure(1).json();
     let found = codes(&r, 0);
-    assert!(found.contains(&"missing-symbol".to_string()) && found.contains(&"missing-symbol-version".to_string()), "{r}");
-    let items: Vec<&str> = r["files"][0]["findings"].as_array().unwrap().iter().map(|f| f["item"].as_str().unwrap()).collect();
+    assert!(
+        found.contains(&"missing-symbol".to_string())
+            && found.contains(&"missing-symbol-version".to_string()),
+        "{r}"
+    );
+    let items: Vec<&str> = r["files"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["item"].as_str().unwrap())
+        .collect();
     assert!(items.contains(&"kvm_bogus_function"), "{items:?}");
-    assert!(items.contains(&"procstat_from_the_future@FBSD_1.8 (libprocstat.so.1)"), "{items:?}");
+    assert!(
+        items.contains(&"procstat_from_the_future@FBSD_1.8 (libprocstat.so.1)"),
+        "{items:?}"
+    );
     assert!(r["files"][0]["runs_on"].as_array().unwrap().is_empty());
 }
 
@@ -153,18 +282,43 @@ fn garbage_and_directories() {
     absurd[0x20..0x28].copy_from_slice(&u64::MAX.to_le_bytes()); // e_phoff
     absurd[0x38..0x3a].copy_from_slice(&u16::MAX.to_le_bytes()); // e_phnum
     std::fs::write(d.join("absurd"), &absurd).unwrap();
-    let run = check(&[&d.join("truncated"), &d.join("text.txt"), &d.join("absurd"), &good, &d.join("missing")], &[]).failure(2);
+    let run = check(
+        &[
+            &d.join("truncated"),
+            &d.join("text.txt"),
+            &d.join("absurd"),
+            &good,
+            &d.join("missing"),
+        ],
+        &[],
+    )
+    .failure(2);
     let r = run.json();
     let files = r["files"].as_array().unwrap();
     assert_eq!(files.len(), 5);
     assert_eq!(r["unreadable"].as_u64().unwrap(), 4, "{r}");
-    assert!(files[3]["unreadable"].is_null(), "the good file is still checked: {r}");
+    assert!(
+        files[3]["unreadable"].is_null(),
+        "the good file is still checked: {r}"
+    );
     assert_eq!(files[3]["interpreter"], "/libexec/ld-elf.so.1");
     // A directory means every ELF file in it; text files are skipped there.
     let dir = check(&[d], &[]).json();
-    let names: Vec<&str> = dir["files"].as_array().unwrap().iter().map(|f| f["path"].as_str().unwrap().rsplit('/').next().unwrap()).collect();
-    assert!(names.contains(&"good") && !names.contains(&"text.txt"), "{names:?}");
-    bsdx().args(["check", "--release", "9.0", "x"]).run().failure(1).stderr_has("known releases");
+    let names: Vec<&str> = dir["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap().rsplit('/').next().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"good") && !names.contains(&"text.txt"),
+        "{names:?}"
+    );
+    bsdx()
+        .args(["check", "--release", "9.0", "x"])
+        .run()
+        .failure(1)
+        .stderr_has("known releases");
     bsdx().args(["check"]).run().failure(2);
 }
 
@@ -178,35 +332,79 @@ fn real_freebsd_binaries_from_others_pass() {
     let pkgs = [
         ("@esbuild/freebsd-x64@0.28.2", "package/bin/esbuild"),
         ("@esbuild/freebsd-arm64@0.28.2", "package/bin/esbuild"),
-        ("@rollup/rollup-freebsd-x64@4.68.8", "package/rollup.freebsd-x64.node"),
-        ("@rollup/rollup-freebsd-arm64@4.68.8", "package/rollup.freebsd-arm64.node"),
-        ("lightningcss-freebsd-x64@1.33.0", "package/lightningcss.freebsd-x64.node"),
+        (
+            "@rollup/rollup-freebsd-x64@4.68.8",
+            "package/rollup.freebsd-x64.node",
+        ),
+        (
+            "@rollup/rollup-freebsd-arm64@4.68.8",
+            "package/rollup.freebsd-arm64.node",
+        ),
+        (
+            "lightningcss-freebsd-x64@1.33.0",
+            "package/lightningcss.freebsd-x64.node",
+        ),
     ];
     let mut files = Vec::new();
     for (spec, inner) in pkgs {
         let out = dir.join(spec.replace(['/', '@'], "_"));
         if !out.join(inner).is_file() {
-            let o = Command::new("npm").args(["pack", "--silent", spec, "--pack-destination"]).arg(&dir).output().expect("npm is needed to fetch real FreeBSD binaries");
-            assert!(o.status.success(), "npm pack {spec}: {}", String::from_utf8_lossy(&o.stderr));
-            let tgz = dir.join(String::from_utf8_lossy(&o.stdout).trim().lines().last().unwrap());
+            let o = Command::new("npm")
+                .args(["pack", "--silent", spec, "--pack-destination"])
+                .arg(&dir)
+                .output()
+                .expect("npm is needed to fetch real FreeBSD binaries");
+            assert!(
+                o.status.success(),
+                "npm pack {spec}: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            let tgz = dir.join(
+                String::from_utf8_lossy(&o.stdout)
+                    .trim()
+                    .lines()
+                    .last()
+                    .unwrap(),
+            );
             std::fs::create_dir_all(&out).unwrap();
-            let t = Command::new("tar").arg("-xzf").arg(&tgz).arg("-C").arg(&out).status().unwrap();
+            let t = Command::new("tar")
+                .arg("-xzf")
+                .arg(&tgz)
+                .arg("-C")
+                .arg(&out)
+                .status()
+                .unwrap();
             assert!(t.success());
         }
         files.push(out.join(inner));
     }
     let refs: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
     let r = check(&refs, &["--release", "14.4"]).success().json();
-    assert_eq!((r["errors"].as_u64(), r["warnings"].as_u64()), (Some(0), Some(0)), "{r:#}");
+    assert_eq!(
+        (r["errors"].as_u64(), r["warnings"].as_u64()),
+        (Some(0), Some(0)),
+        "{r:#}"
+    );
     assert_eq!(r["files"][0]["built_for"], "12.3");
     assert_eq!(r["files"][0]["linkage"], "static");
     assert_eq!(r["files"][1]["machine"], "aarch64");
     assert_eq!(r["files"][2]["kind"], "shared-object");
     // The N-API symbols come from node, the program that loads the module.
-    let info = r["files"][2]["findings"].as_array().unwrap().iter().find(|f| f["code"] == "host-provided-symbols").cloned().unwrap();
-    assert!(info["message"].as_str().unwrap().contains("napi_"), "{info}");
+    let info = r["files"][2]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "host-provided-symbols")
+        .cloned()
+        .unwrap();
+    assert!(
+        info["message"].as_str().unwrap().contains("napi_"),
+        "{info}"
+    );
     // An aarch64 file checked as x86_64 is an error.
-    let wrong = check(&[refs[1]], &["--target", "x86_64-unknown-freebsd"]).failure(1).json();
+    let wrong = check(&[refs[1]], &["--target", "x86_64-unknown-freebsd"])
+        .failure(1)
+        .json();
     assert_eq!(codes(&wrong, 0), ["wrong-machine"]);
 }
 
@@ -219,8 +417,16 @@ fn mutated_elf_files_never_panic() {
     let d = tmp.path();
     let hello = std::fs::read(cc(d, "hello", HELLO, &[])).unwrap();
     let stubs = d.join("stubs");
-    bsdx().args(["stubs", "--lib", "procstat", "--lib", "devstat", "--out"]).arg_path(&stubs).run().success();
-    let corpus = [hello, std::fs::read(stubs.join("libprocstat.so.1")).unwrap(), std::fs::read(stubs.join("libdevstat.so.7")).unwrap()];
+    bsdx()
+        .args(["stubs", "--lib", "procstat", "--lib", "devstat", "--out"])
+        .arg_path(&stubs)
+        .run()
+        .success();
+    let corpus = [
+        hello,
+        std::fs::read(stubs.join("libprocstat.so.1")).unwrap(),
+        std::fs::read(stubs.join("libdevstat.so.7")).unwrap(),
+    ];
     let release = bsdx::release::catalog().get("14.4").unwrap();
     let mut seed = 0x9E3779B97F4A7C15u64;
     let mut next = move || {

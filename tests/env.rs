@@ -26,70 +26,160 @@ pub fn fake_base(root: &Path, drop: &[&str]) -> PathBuf {
             continue;
         }
         std::fs::copy(libs.join(soname), base.join(dir).join(soname)).unwrap();
-        let rel = if dir == "lib" { format!("../../lib/{soname}") } else { soname.to_string() };
+        let rel = if dir == "lib" {
+            format!("../../lib/{soname}")
+        } else {
+            soname.to_string()
+        };
         std::os::unix::fs::symlink(rel, base.join(format!("usr/lib/{link}.so"))).unwrap();
         std::fs::write(base.join(format!("usr/lib/{link}.a")), b"!<arch>\n").unwrap();
     }
-    std::fs::write(base.join("usr/lib/libc.so"), "/* linker script */\nGROUP ( /lib/libc.so.7 /usr/lib/libc_nonshared.a )\n").unwrap();
-    std::fs::write(base.join("usr/lib/libc++.so"), "GROUP ( /usr/lib/libc++.so.1 /usr/lib/libcxxrt.so.1 )\n").unwrap();
+    std::fs::write(
+        base.join("usr/lib/libc.so"),
+        "/* linker script */\nGROUP ( /lib/libc.so.7 /usr/lib/libc_nonshared.a )\n",
+    )
+    .unwrap();
+    std::fs::write(
+        base.join("usr/lib/libc++.so"),
+        "GROUP ( /usr/lib/libc++.so.1 /usr/lib/libcxxrt.so.1 )\n",
+    )
+    .unwrap();
     base
 }
 
 #[test]
 fn env_over_stubs_names_the_four_filtered_libraries_as_files() {
-    let run = bsdx().args(["env", "--stubs", "--format", "json"]).run().success();
+    let run = bsdx()
+        .args(["env", "--stubs", "--format", "json"])
+        .run()
+        .success();
     let env = run.json();
     assert_eq!(env["target"], "x86_64-unknown-freebsd");
     assert_eq!(env["release"], "14.4", "default release");
-    let args: Vec<PathBuf> = env["link_args"].as_array().unwrap().iter().map(|a| PathBuf::from(a.as_str().unwrap())).collect();
-    let names: Vec<String> = args.iter().map(|a| a.file_name().unwrap().to_string_lossy().into_owned()).collect();
-    assert_eq!(names, ["libkvm.so.7", "libmemstat.so.3", "libprocstat.so.1", "libdevstat.so.7"]);
+    let args: Vec<PathBuf> = env["link_args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| PathBuf::from(a.as_str().unwrap()))
+        .collect();
+    let names: Vec<String> = args
+        .iter()
+        .map(|a| a.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "libkvm.so.7",
+            "libmemstat.so.3",
+            "libprocstat.so.1",
+            "libdevstat.so.7"
+        ]
+    );
     for a in &args {
         let elf_bytes = std::fs::read(a).unwrap();
         let elf = goblin::elf::Elf::parse(&elf_bytes).unwrap();
-        assert_eq!(elf.soname.unwrap(), a.file_name().unwrap().to_str().unwrap());
+        assert_eq!(
+            elf.soname.unwrap(),
+            a.file_name().unwrap().to_str().unwrap()
+        );
     }
     let vars = env["vars"].as_array().unwrap();
-    let flags = vars.iter().find(|v| v["name"] == "CARGO_TARGET_X86_64_UNKNOWN_FREEBSD_RUSTFLAGS").expect("per-target rustflags");
+    let flags = vars
+        .iter()
+        .find(|v| v["name"] == "CARGO_TARGET_X86_64_UNKNOWN_FREEBSD_RUSTFLAGS")
+        .expect("per-target rustflags");
     let flags = flags["value"].as_str().unwrap();
     for a in &args {
-        assert!(flags.contains(&format!("-C link-arg={}", a.display())), "{flags}");
+        assert!(
+            flags.contains(&format!("-C link-arg={}", a.display())),
+            "{flags}"
+        );
     }
     assert!(flags.starts_with("-L native="), "{flags}");
     // -Zbuild-std only when the toolchain has no prebuilt std for the target.
     let build_std = env["build_std"].as_bool().unwrap();
-    assert_eq!(build_std, vars.iter().any(|v| v["name"] == "CARGO_UNSTABLE_BUILD_STD"));
-    assert_eq!(build_std, vars.iter().any(|v| v["name"] == "RUSTC_BOOTSTRAP"));
+    assert_eq!(
+        build_std,
+        vars.iter().any(|v| v["name"] == "CARGO_UNSTABLE_BUILD_STD")
+    );
+    assert_eq!(
+        build_std,
+        vars.iter().any(|v| v["name"] == "RUSTC_BOOTSTRAP")
+    );
 
     let sh = bsdx().args(["env"]).run().success().stdout();
-    assert!(sh.contains("export CARGO_TARGET_X86_64_UNKNOWN_FREEBSD_RUSTFLAGS='-L native="), "{sh}");
-    let check = std::process::Command::new("sh").arg("-c").arg(format!("{sh}\nprintf %s \"$CARGO_TARGET_X86_64_UNKNOWN_FREEBSD_RUSTFLAGS\"")).output().unwrap();
-    assert_eq!(String::from_utf8_lossy(&check.stdout), flags, "sh output evaluates to the JSON value");
+    assert!(
+        sh.contains("export CARGO_TARGET_X86_64_UNKNOWN_FREEBSD_RUSTFLAGS='-L native="),
+        "{sh}"
+    );
+    let check = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "{sh}\nprintf %s \"$CARGO_TARGET_X86_64_UNKNOWN_FREEBSD_RUSTFLAGS\""
+        ))
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&check.stdout),
+        flags,
+        "sh output evaluates to the JSON value"
+    );
 }
 
 #[test]
 fn env_keeps_the_users_flags() {
-    let run = bsdx().env("RUSTFLAGS", "-C opt-level=s").args(["env", "--format", "json"]).run().success();
+    let run = bsdx()
+        .env("RUSTFLAGS", "-C opt-level=s")
+        .args(["env", "--format", "json"])
+        .run()
+        .success();
     let vars = run.json()["vars"].as_array().unwrap().clone();
-    let rf = vars.iter().find(|v| v["name"] == "RUSTFLAGS").expect("RUSTFLAGS wins over per-target flags in cargo, so bsdx joins it");
+    let rf = vars
+        .iter()
+        .find(|v| v["name"] == "RUSTFLAGS")
+        .expect("RUSTFLAGS wins over per-target flags in cargo, so bsdx joins it");
     let value = rf["value"].as_str().unwrap();
-    assert!(value.starts_with("-L native=") && value.ends_with(" -C opt-level=s"), "{value}");
+    assert!(
+        value.starts_with("-L native=") && value.ends_with(" -C opt-level=s"),
+        "{value}"
+    );
 }
 
 #[test]
 fn env_over_a_sysroot_never_exposes_linker_scripts() {
     let tmp = tempfile::tempdir().unwrap();
     let base = fake_base(tmp.path(), &[]);
-    let env = bsdx().args(["env", "--format", "json", "--sysroot"]).arg_path(&base).run().success().json();
+    let env = bsdx()
+        .args(["env", "--format", "json", "--sysroot"])
+        .arg_path(&base)
+        .run()
+        .success()
+        .json();
     assert_eq!(env["libs"], "sysroot");
     let lib_dir = PathBuf::from(env["lib_dir"].as_str().unwrap());
-    assert!(!lib_dir.starts_with(&base), "the sysroot's own usr/lib is never on -L");
-    let entries: Vec<String> = std::fs::read_dir(&lib_dir).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
-    assert!(!entries.iter().any(|e| e == "libc.so" || e == "libc++.so" || e.ends_with(".a")), "{entries:?}");
+    assert!(
+        !lib_dir.starts_with(&base),
+        "the sysroot's own usr/lib is never on -L"
+    );
+    let entries: Vec<String> = std::fs::read_dir(&lib_dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        !entries
+            .iter()
+            .any(|e| e == "libc.so" || e == "libc++.so" || e.ends_with(".a")),
+        "{entries:?}"
+    );
     let base = std::fs::canonicalize(&base).unwrap();
     for a in env["link_args"].as_array().unwrap() {
         let real = std::fs::canonicalize(a.as_str().unwrap()).unwrap();
-        assert!(real.starts_with(&base), "{} resolves outside the sysroot", real.display());
+        assert!(
+            real.starts_with(&base),
+            "{} resolves outside the sysroot",
+            real.display()
+        );
     }
 }
 
@@ -97,19 +187,63 @@ fn env_over_a_sysroot_never_exposes_linker_scripts() {
 fn env_bad_input() {
     let tmp = tempfile::tempdir().unwrap();
     let base = fake_base(tmp.path(), &["libdevstat"]);
-    bsdx().args(["env", "--sysroot"]).arg_path(&base).run().failure(1).stderr_has("has no libdevstat.so.*").stderr_has("fix:");
-    bsdx().args(["env", "--sysroot"]).arg_path(&tmp.path().join("nope")).run().failure(1).stderr_has("does not exist");
-    bsdx().args(["env", "--sysroot"]).arg_path(&tmp.path().join("libs")).run().failure(1).stderr_has("neither lib/ nor usr/lib/");
-    bsdx().args(["env", "--target", "x86_64-unknown-linux-gnu"]).run().failure(1).stderr_has("supported targets: x86_64-unknown-freebsd, aarch64-unknown-freebsd");
-    bsdx().args(["env", "--release", "16.0"]).run().failure(1).stderr_has("known releases:");
-    bsdx().args(["env", "--stubs", "--sysroot", "/x"]).run().failure(2).stderr_has("cannot be used with");
+    bsdx()
+        .args(["env", "--sysroot"])
+        .arg_path(&base)
+        .run()
+        .failure(1)
+        .stderr_has("has no libdevstat.so.*")
+        .stderr_has("fix:");
+    bsdx()
+        .args(["env", "--sysroot"])
+        .arg_path(&tmp.path().join("nope"))
+        .run()
+        .failure(1)
+        .stderr_has("does not exist");
+    bsdx()
+        .args(["env", "--sysroot"])
+        .arg_path(&tmp.path().join("libs"))
+        .run()
+        .failure(1)
+        .stderr_has("neither lib/ nor usr/lib/");
+    bsdx()
+        .args(["env", "--target", "x86_64-unknown-linux-gnu"])
+        .run()
+        .failure(1)
+        .stderr_has("supported targets: x86_64-unknown-freebsd, aarch64-unknown-freebsd");
+    bsdx()
+        .args(["env", "--release", "16.0"])
+        .run()
+        .failure(1)
+        .stderr_has("known releases:");
+    bsdx()
+        .args(["env", "--stubs", "--sysroot", "/x"])
+        .run()
+        .failure(2)
+        .stderr_has("cannot be used with");
 }
 
 #[test]
 fn doctor_names_the_fix_for_each_missing_tool() {
     let empty = tempfile::tempdir().unwrap();
-    let run = bsdx().env("PATH", empty.path()).env_remove("RUSTC").env_remove("BSDX_ZIG").args(["doctor"]).run().failure(1);
-    run.stdout_has("[missing] zig").stdout_has("pip install ziglang==0.15.2").stdout_has("[missing] cargo-zigbuild").stdout_has("pip install cargo-zigbuild==0.24.1");
+    let run = bsdx()
+        .env("PATH", empty.path())
+        .env_remove("RUSTC")
+        .env_remove("BSDX_ZIG")
+        .args(["doctor"])
+        .run()
+        .failure(1);
+    run.stdout_has("[missing] zig")
+        .stdout_has("pip install ziglang==0.15.2")
+        .stdout_has("[missing] cargo-zigbuild")
+        .stdout_has("pip install cargo-zigbuild==0.24.1");
     let report = bsdx().args(["doctor", "--json"]).run().success().json();
-    assert!(report["checks"].as_array().unwrap().iter().all(|c| c["ok"] == true), "{report}");
+    assert!(
+        report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["ok"] == true),
+        "{report}"
+    );
 }

@@ -26,7 +26,14 @@ pub struct Bsdx {
 pub fn bsdx() -> Bsdx {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_bsdx"));
     cmd.env("BSDX_CACHE_DIR", shared_dir("cache"));
-    for v in ["BSDX_TARGET", "BSDX_RELEASE", "BSDX_SYSROOT", "RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "CARGO_TARGET_X86_64_UNKNOWN_FREEBSD_RUSTFLAGS"] {
+    for v in [
+        "BSDX_TARGET",
+        "BSDX_RELEASE",
+        "BSDX_SYSROOT",
+        "RUSTFLAGS",
+        "CARGO_ENCODED_RUSTFLAGS",
+        "CARGO_TARGET_X86_64_UNKNOWN_FREEBSD_RUSTFLAGS",
+    ] {
         cmd.env_remove(v);
     }
     Bsdx { cmd, shown: vec![] }
@@ -67,7 +74,10 @@ impl Bsdx {
 
     pub fn run(mut self) -> Run {
         let output = self.cmd.output().expect("bsdx runs");
-        Run { output, shown: format!("bsdx {:?}", self.shown) }
+        Run {
+            output,
+            shown: format!("bsdx {:?}", self.shown),
+        }
     }
 }
 
@@ -86,44 +96,78 @@ impl Run {
     }
 
     fn context(&self) -> String {
-        format!("{}\n--- status: {}\n--- stdout:\n{}\n--- stderr:\n{}", self.shown, self.output.status, self.stdout(), self.stderr())
+        format!(
+            "{}\n--- status: {}\n--- stdout:\n{}\n--- stderr:\n{}",
+            self.shown,
+            self.output.status,
+            self.stdout(),
+            self.stderr()
+        )
     }
 
     #[track_caller]
     pub fn success(self) -> Self {
-        assert!(self.output.status.success(), "expected success: {}", self.context());
+        assert!(
+            self.output.status.success(),
+            "expected success: {}",
+            self.context()
+        );
         self
     }
 
     #[track_caller]
     pub fn failure(self, code: i32) -> Self {
-        assert_eq!(self.output.status.code(), Some(code), "expected exit {code}: {}", self.context());
+        assert_eq!(
+            self.output.status.code(),
+            Some(code),
+            "expected exit {code}: {}",
+            self.context()
+        );
         self
     }
 
     #[track_caller]
     pub fn stderr_has(self, needle: &str) -> Self {
-        assert!(self.stderr().contains(needle), "stderr lacks {needle:?}: {}", self.context());
+        assert!(
+            self.stderr().contains(needle),
+            "stderr lacks {needle:?}: {}",
+            self.context()
+        );
         self
     }
 
     #[track_caller]
     pub fn stdout_has(self, needle: &str) -> Self {
-        assert!(self.stdout().contains(needle), "stdout lacks {needle:?}: {}", self.context());
+        assert!(
+            self.stdout().contains(needle),
+            "stdout lacks {needle:?}: {}",
+            self.context()
+        );
         self
     }
 
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout()).unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", self.context()))
+        serde_json::from_str(&self.stdout())
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", self.context()))
     }
 }
 
 /// Every soname in the FreeBSD base of `release`, from the data bsdx ships
 /// (13.5 libraries, renamed per stubs/releases.json).
 pub fn base_sonames(release: &str) -> Vec<String> {
-    let abi: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(repo().join("stubs/abi/13.5-amd64.json")).unwrap()).unwrap();
-    let cat: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(repo().join("stubs/releases.json")).unwrap()).unwrap();
-    let rel = cat["releases"].as_array().unwrap().iter().find(|r| r["release"] == release).unwrap();
+    let abi: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo().join("stubs/abi/13.5-amd64.json")).unwrap(),
+    )
+    .unwrap();
+    let cat: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(repo().join("stubs/releases.json")).unwrap())
+            .unwrap();
+    let rel = cat["releases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["release"] == release)
+        .unwrap();
     let mut names: Vec<String> = abi["libraries"]
         .as_array()
         .unwrap()
@@ -133,7 +177,13 @@ pub fn base_sonames(release: &str) -> Vec<String> {
             rel["renamed"][s].as_str().unwrap_or(s).to_string()
         })
         .collect();
-    names.extend(rel["added"].as_array().unwrap().iter().map(|s| s.as_str().unwrap().to_string()));
+    names.extend(
+        rel["added"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap().to_string()),
+    );
     names
 }
 
@@ -142,11 +192,32 @@ pub fn base_sonames(release: &str) -> Vec<String> {
 pub fn assert_freebsd_executable(path: &Path, release: &str) -> Vec<String> {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let elf = goblin::elf::Elf::parse(&bytes).expect("an ELF file");
-    assert_eq!(elf.header.e_machine, goblin::elf::header::EM_X86_64, "{}: not x86-64", path.display());
+    assert_eq!(
+        elf.header.e_machine,
+        goblin::elf::header::EM_X86_64,
+        "{}: not x86-64",
+        path.display()
+    );
     assert!(elf.is_64);
-    assert_eq!(elf.interpreter, Some("/libexec/ld-elf.so.1"), "{}: wrong interpreter", path.display());
-    assert!(elf.rpaths.is_empty() && elf.runpaths.is_empty(), "{}: RPATH {:?} RUNPATH {:?}", path.display(), elf.rpaths, elf.runpaths);
-    assert_eq!(bytes[7], 9, "{}: EI_OSABI is not FreeBSD (bsdx build brands it)", path.display());
+    assert_eq!(
+        elf.interpreter,
+        Some("/libexec/ld-elf.so.1"),
+        "{}: wrong interpreter",
+        path.display()
+    );
+    assert!(
+        elf.rpaths.is_empty() && elf.runpaths.is_empty(),
+        "{}: RPATH {:?} RUNPATH {:?}",
+        path.display(),
+        elf.rpaths,
+        elf.runpaths
+    );
+    assert_eq!(
+        bytes[7],
+        9,
+        "{}: EI_OSABI is not FreeBSD (bsdx build brands it)",
+        path.display()
+    );
     let tag = elf
         .iter_note_headers(&bytes)
         .into_iter()
@@ -156,14 +227,37 @@ pub fn assert_freebsd_executable(path: &Path, release: &str) -> Vec<String> {
         .unwrap_or_else(|| panic!("{}: no NT_FREEBSD_ABI_TAG note", path.display()));
     let (major, minor) = release.split_once('.').unwrap();
     let want = major.parse::<u32>().unwrap() * 100_000 + minor.parse::<u32>().unwrap() * 1000;
-    assert_eq!(u32::from_le_bytes(tag.desc.try_into().unwrap()), want, "{}: ABI tag", path.display());
-    let report = bsdx().args(["check", "--json", "--release", release]).arg_path(path).run().success().json();
-    assert_eq!((report["errors"].as_u64(), report["warnings"].as_u64()), (Some(0), Some(0)), "{}: {report:#}", path.display());
+    assert_eq!(
+        u32::from_le_bytes(tag.desc.try_into().unwrap()),
+        want,
+        "{}: ABI tag",
+        path.display()
+    );
+    let report = bsdx()
+        .args(["check", "--json", "--release", release])
+        .arg_path(path)
+        .run()
+        .success()
+        .json();
+    assert_eq!(
+        (report["errors"].as_u64(), report["warnings"].as_u64()),
+        (Some(0), Some(0)),
+        "{}: {report:#}",
+        path.display()
+    );
     let base = base_sonames(release);
     assert!(!elf.libraries.is_empty());
     for lib in &elf.libraries {
-        assert!(!lib.contains('/'), "{}: NEEDED {lib} is a path", path.display());
-        assert!(base.iter().any(|b| b == lib), "{}: NEEDED {lib} is not a FreeBSD {release} base library", path.display());
+        assert!(
+            !lib.contains('/'),
+            "{}: NEEDED {lib} is a path",
+            path.display()
+        );
+        assert!(
+            base.iter().any(|b| b == lib),
+            "{}: NEEDED {lib} is not a FreeBSD {release} base library",
+            path.display()
+        );
     }
     elf.libraries.iter().map(|s| s.to_string()).collect()
 }
@@ -176,11 +270,18 @@ pub fn exports(path: &Path) -> Vec<(String, u8, u64, Option<String>, bool)> {
     if let Some(vd) = &elf.verdef {
         for d in vd.iter() {
             if let Some(aux) = d.iter().next() {
-                versions.insert(d.vd_ndx, elf.dynstrtab.get_at(aux.vda_name).unwrap_or("").to_string());
+                versions.insert(
+                    d.vd_ndx,
+                    elf.dynstrtab.get_at(aux.vda_name).unwrap_or("").to_string(),
+                );
             }
         }
     }
-    let vs: Vec<u16> = elf.versym.as_ref().map(|v| v.iter().map(|x| x.vs_val).collect()).unwrap_or_default();
+    let vs: Vec<u16> = elf
+        .versym
+        .as_ref()
+        .map(|v| v.iter().map(|x| x.vs_val).collect())
+        .unwrap_or_default();
     elf.dynsyms
         .iter()
         .enumerate()
@@ -188,22 +289,49 @@ pub fn exports(path: &Path) -> Vec<(String, u8, u64, Option<String>, bool)> {
         .map(|(i, s)| {
             let raw = vs.get(i).copied().unwrap_or(1);
             let hidden = raw & 0x8000 != 0;
-            let ver = versions.get(&(raw & 0x7fff)).cloned().filter(|_| raw & 0x7fff > 1);
-            (elf.dynstrtab.get_at(s.st_name).unwrap().to_string(), s.st_type(), s.st_size, ver, hidden)
+            let ver = versions
+                .get(&(raw & 0x7fff))
+                .cloned()
+                .filter(|_| raw & 0x7fff > 1);
+            (
+                elf.dynstrtab.get_at(s.st_name).unwrap().to_string(),
+                s.st_type(),
+                s.st_size,
+                ver,
+                hidden,
+            )
         })
         .collect()
 }
 
 pub fn sha256_of(path: &Path) -> String {
     use sha2::Digest;
-    sha2::Sha256::digest(std::fs::read(path).unwrap()).iter().map(|b| format!("{b:02x}")).collect()
+    sha2::Sha256::digest(std::fs::read(path).unwrap())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// The five libraries bsdx's builds need (kvm, procstat, memstat, devstat,
 /// geom), generated by `bsdx stubs` with FreeBSD 14.4 sonames into `dir`.
 pub fn base_stubs(dir: &Path) -> PathBuf {
     bsdx()
-        .args(["stubs", "--release", "14.4", "--lib", "kvm", "--lib", "procstat", "--lib", "memstat", "--lib", "devstat", "--lib", "geom", "--out"])
+        .args([
+            "stubs",
+            "--release",
+            "14.4",
+            "--lib",
+            "kvm",
+            "--lib",
+            "procstat",
+            "--lib",
+            "memstat",
+            "--lib",
+            "devstat",
+            "--lib",
+            "geom",
+            "--out",
+        ])
         .arg_path(dir)
         .run()
         .success();
