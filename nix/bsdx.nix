@@ -2,7 +2,7 @@
 #
 # The bsdx CLI, built with crane from this repository's Cargo.lock. The source
 # is exactly what the crate compiles or embeds (src/, and stubs/, templates/,
-# nix/releases.json via include_str!/include_dir!), so editing the flake or the
+# data/releases.json via include_str!/include_dir!), so editing the flake or the
 # integration tests does not rebuild bsdx. (cargo builds and runs unit tests
 # without tests/lib.rs, which Cargo.toml names as the integration test.)
 #
@@ -23,7 +23,7 @@ let
       ../src
       ../stubs
       ../templates
-      ./releases.json
+      ../data
     ];
   };
 

@@ -1,6 +1,6 @@
 # buildFreebsdPackage :: {
 #   src,                                      # a Cargo project (Cargo.toml + Cargo.lock), optionally with rc.d/
-#   release        ? "14.4",                  # FreeBSD release to link for (stubs/releases.json default_release)
+#   release        ? "14.4",                  # FreeBSD release to link for (data/releases.json default_release)
 #   target         ? "x86_64-unknown-freebsd",
 #   sysroot        ? <pinned base.txz of release/target, extracted by bsdx>,
 #   cargoExtraArgs ? "--locked",

@@ -3,7 +3,7 @@
 #   bsdx-tests           # bsdx's unit tests
 #   reproducible         # the bot built twice in different build directories, compared
 #   eval-devshell-env    # eval-only: the devShells run `bsdx env --sysroot <pinned sysroot>`
-#   eval-base-txz-pins   # eval-only: every FOD's urls/hash is nix/releases.json's
+#   eval-base-txz-pins   # eval-only: every FOD's urls/hash is data/releases.json's
 #   eval-build-commands  # eval-only: buildFreebsdPackage's phases call cargo zigbuild / bsdx
 #   eval-toolchain       # eval-only: Zig 0.15, cargo-zigbuild >= 0.21 (FreeBSD support)
 # }
@@ -64,8 +64,8 @@ let
       fod = baseTxzFor release arch;
     in
     [
-      (check (fod.urls == pin.urls) "base.txz ${release}/${arch}: urls differ from nix/releases.json")
-      (check (fod.outputHash == pin.sha256) "base.txz ${release}/${arch}: outputHash ${fod.outputHash} is not nix/releases.json's ${pin.sha256}")
+      (check (fod.urls == pin.urls) "base.txz ${release}/${arch}: urls differ from data/releases.json")
+      (check (fod.outputHash == pin.sha256) "base.txz ${release}/${arch}: outputHash ${fod.outputHash} is not data/releases.json's ${pin.sha256}")
       (check (fod.outputHashAlgo == "sha256") "base.txz ${release}/${arch}: outputHashAlgo is not sha256")
       (check ((sysrootFor release arch).baseTxz.outPath == fod.outPath) "sysroot ${release}/${arch}: not extracted from the pinned base.txz")
     ];

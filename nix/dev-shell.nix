@@ -1,5 +1,5 @@
 # mkDevShell :: {
-#   release  ? "14.4" (stubs/releases.json default_release),
+#   release  ? "14.4" (data/releases.json default_release),
 #   target   ? "x86_64-unknown-freebsd",
 #   packages ? [ ],
 #   ...      (passed on to mkShell)

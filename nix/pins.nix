@@ -7,19 +7,24 @@
 #   all            :: [ { release, arch, pin } ],
 # }
 #
-# The FreeBSD data the flake needs, read from the same JSON files bsdx embeds with
-# include_str!: nix/releases.json (base.txz pins, urls + sha256) and
-# stubs/releases.json (the release catalog and its default release). Nothing here
-# is a copy of that data; edit the JSON, never this file.
+# The FreeBSD data the flake needs, read from the one file of release facts bsdx
+# embeds with include_str!: data/releases.json (the release catalog, its default
+# release, and each release's base.txz pins: urls + sha256). Nothing here is a
+# copy of that data; edit the JSON, never this file.
 { }:
 let
-  pinsFile = builtins.fromJSON (builtins.readFile ./releases.json);
-  catalog = builtins.fromJSON (builtins.readFile ../stubs/releases.json);
+  catalog = builtins.fromJSON (builtins.readFile ../data/releases.json);
 
-  releases = pinsFile.releases;
+  # { "<release>" = { "<arch>" = pin; }; } from the catalog's ordered list.
+  releases = builtins.listToAttrs (
+    map (r: {
+      name = r.release;
+      value = r.base_txz;
+    }) catalog.releases
+  );
 
   # bsdx's two targets and the directory name FreeBSD publishes their base.txz
-  # under (releases.json's arch keys; bsdx's src/target.rs has the same pairs).
+  # under (data/releases.json's arch keys; bsdx's src/model/target.rs has the same pairs).
   targetArch = {
     "x86_64-unknown-freebsd" = "amd64";
     "aarch64-unknown-freebsd" = "arm64";
@@ -42,10 +47,10 @@ in
     let
       perArch =
         releases.${release}
-          or (throw "bsdx: no base.txz pin for FreeBSD `${release}` in nix/releases.json; known releases: ${known (builtins.attrNames releases)}");
+          or (throw "bsdx: no base.txz pin for FreeBSD `${release}` in data/releases.json; known releases: ${known (builtins.attrNames releases)}");
     in
     perArch.${arch}
-      or (throw "bsdx: no base.txz pin for FreeBSD ${release} `${arch}` in nix/releases.json; known for ${release}: ${known (builtins.attrNames perArch)}");
+      or (throw "bsdx: no base.txz pin for FreeBSD ${release} `${arch}` in data/releases.json; known for ${release}: ${known (builtins.attrNames perArch)}");
 
   sysrootName = release: arch: "sysroot-${builtins.replaceStrings [ "." ] [ "_" ] release}-${arch}";
 

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 
 use crate::cache;
-use crate::target::Target;
+use crate::model::target::Target;
 use crate::toolchain::Zig;
 
 pub const NT_FREEBSD_ABI_TAG: u32 = 1;

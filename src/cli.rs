@@ -59,18 +59,14 @@ pub enum Command {
     /// `bsdx build` does this after every build; Nix builds call it in
     /// postInstall. Directories are searched for ELF files; files already
     /// branded are left untouched.
-    Brand {
-        /// ELF files or directories.
-        #[arg(required = true, value_name = "FILE")]
-        files: Vec<PathBuf>,
-    },
+    Brand(BrandArgs),
     /// Create a new project from a template (default: a Discord bot).
     New(NewArgs),
     /// Check that every tool a FreeBSD cross build needs is installed.
     Doctor(DoctorArgs),
     /// Download, verify and extract FreeBSD base sysroots (no Nix needed).
     #[command(subcommand)]
-    Sysroot(crate::base_txz::SysrootCommand),
+    Sysroot(SysrootCommand),
     /// Maintain the FreeBSD ABI data files in stubs/abi/.
     #[command(subcommand)]
     Abi(AbiCommand),
@@ -79,7 +75,7 @@ pub enum Command {
 #[derive(Debug, Clone, Args)]
 pub struct TargetArgs {
     /// Rust target triple: x86_64-unknown-freebsd or aarch64-unknown-freebsd.
-    #[arg(long, env = "BSDX_TARGET", default_value = crate::target::DEFAULT)]
+    #[arg(long, env = "BSDX_TARGET", default_value = crate::model::target::DEFAULT)]
     pub target: String,
     /// FreeBSD release the binary must run on.
     #[arg(long, env = "BSDX_RELEASE", default_value = "14.4")]
@@ -229,32 +225,109 @@ pub struct DoctorArgs {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum SysrootCommand {
+    /// Download a release's base.txz, verify it and extract its libraries.
+    ///
+    /// Downloads the base.txz pinned in data/releases.json for --release and
+    /// --arch (each URL in turn, 3 attempts for transient errors; a missing
+    /// file moves to the next URL at once), verifies its SHA-256 while
+    /// streaming and extracts the shared libraries into
+    /// $BSDX_CACHE_DIR/sysroots/<release>-<arch>-<sha256 prefix>/. Prints that
+    /// directory, ready for `bsdx env/build/check --sysroot`. A finished
+    /// directory is reused without downloading. A file whose SHA-256 differs
+    /// is deleted, nothing is cached and the other URLs are not tried.
+    Fetch(FetchArgs),
+    /// Extract the shared libraries of a base.txz you already have.
+    ///
+    /// Streams the archive and keeps the ELF shared libraries (lib*.so.N) of
+    /// lib/ and usr/lib/ and the links among them, flattened into DIR/lib/
+    /// with a lib<name>.so link for each, plus DIR/bsdx-sysroot.json. Linker
+    /// scripts, static archives and everything else are left out. An
+    /// archive with a member that could write outside DIR (a `..` or
+    /// absolute path, a link leaving the archive, an absolute link among the
+    /// libraries) or a device file is refused as a whole.
+    Extract(ExtractArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct FetchArgs {
+    /// FreeBSD release, one of those pinned in data/releases.json (e.g. 14.4).
+    #[arg(long, env = "BSDX_RELEASE")]
+    pub release: String,
+    /// FreeBSD architecture: amd64 or arm64 (aarch64).
+    #[arg(long, default_value = "amd64")]
+    pub arch: String,
+    /// Expect this SHA-256 instead of the pinned one: for testing, or for a
+    /// release bsdx does not pin yet (take it from the release's MANIFEST).
+    #[arg(long, value_name = "HEX")]
+    pub sha256: Option<String>,
+    /// Download from these mirrors instead of the pinned URLs: base URLs or
+    /// file:// directories holding <machine>/<machine_arch>/<release>-RELEASE/base.txz,
+    /// separated by spaces, tried in order.
+    #[arg(long, env = "BSDX_MIRROR", value_name = "URLS")]
+    pub mirror: Option<String>,
+    /// Print {path, release, arch, sha256, url, cached} as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExtractArgs {
+    /// The base.txz to read.
+    #[arg(value_name = "BASE_TXZ")]
+    pub base_txz: PathBuf,
+    /// Directory to create (must not exist, or be empty).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Release to record in the marker (default: the one whose pinned
+    /// SHA-256 the file has, if any).
+    #[arg(long)]
+    pub release: Option<String>,
+    /// Architecture to record in the marker (default: as for --release).
+    #[arg(long)]
+    pub arch: Option<String>,
+    /// Print the marker (and the directory's path) as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
 pub enum AbiCommand {
     /// Convert a readelf-derived base ABI dump (such as
     /// base-13.5-amd64-abi.json) into bsdx's data layout.
-    Import {
-        /// The dump to read (omit with --sysroot or --zig-abilists).
-        #[arg(required_unless_present_any = ["sysroot", "zig_abilists"], conflicts_with_all = ["sysroot", "zig_abilists"])]
-        dump: Option<PathBuf>,
-        /// Read Zig's lib/libc/freebsd/abilists (FreeBSD 14.x libc family) for --arch.
-        #[arg(long, value_name = "FILE", conflicts_with = "sysroot")]
-        zig_abilists: Option<PathBuf>,
-        /// Read the libraries of an extracted base instead (lib/, usr/lib/).
-        #[arg(long, value_name = "DIR", requires = "release")]
-        sysroot: Option<PathBuf>,
-        /// The release the sysroot is (with --sysroot).
-        #[arg(long)]
-        release: Option<String>,
-        /// The architecture the sysroot is (with --sysroot).
-        #[arg(long, default_value = "amd64")]
-        arch: String,
-        /// The data file to write (e.g. stubs/abi/13.5-amd64.json).
-        #[arg(long, value_name = "FILE")]
-        out: PathBuf,
-        /// Replace --out if it exists.
-        #[arg(long)]
-        force: bool,
-    },
+    Import(AbiImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BrandArgs {
+    /// ELF files or directories.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct AbiImportArgs {
+    /// The dump to read (omit with --sysroot or --zig-abilists).
+    #[arg(required_unless_present_any = ["sysroot", "zig_abilists"], conflicts_with_all = ["sysroot", "zig_abilists"])]
+    pub dump: Option<PathBuf>,
+    /// Read Zig's lib/libc/freebsd/abilists (FreeBSD 14.x libc family) for --arch.
+    #[arg(long, value_name = "FILE", conflicts_with = "sysroot")]
+    pub zig_abilists: Option<PathBuf>,
+    /// Read the libraries of an extracted base instead (lib/, usr/lib/).
+    #[arg(long, value_name = "DIR", requires = "release")]
+    pub sysroot: Option<PathBuf>,
+    /// The release the sysroot is (with --sysroot).
+    #[arg(long)]
+    pub release: Option<String>,
+    /// The architecture the sysroot is (with --sysroot).
+    #[arg(long, default_value = "amd64")]
+    pub arch: String,
+    /// The data file to write (e.g. stubs/abi/13.5-amd64.json).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Replace --out if it exists.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[cfg(test)]

@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::error::Error;
-use crate::release::{catalog, Release};
-use crate::target::Target;
+use crate::model::release::{catalog, Release};
+use crate::model::target::Target;
 use crate::toolchain::{self, StdSource};
 
 #[derive(Debug, Serialize)]

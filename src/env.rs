@@ -9,10 +9,10 @@ use serde::Serialize;
 
 use crate::abitag;
 use crate::error::Error;
-use crate::release::{catalog, Release};
+use crate::model::release::{catalog, Release};
+use crate::model::target::Target;
 use crate::stubs;
 use crate::sysroot;
-use crate::target::Target;
 use crate::toolchain::{self, StdSource};
 
 pub const SCHEMA: u32 = 1;

@@ -4,9 +4,8 @@
 //! [`commands::run`]; everything else is a module per concept, exposed as a
 //! library so the fuzz target and tests can drive the parsers directly.
 
-pub mod abi;
+pub mod abi_import;
 pub mod abitag;
-pub mod base_txz;
 pub mod build;
 pub mod cache;
 pub mod check;
@@ -15,11 +14,9 @@ pub mod commands;
 pub mod doctor;
 pub mod env;
 pub mod error;
+pub mod model;
 pub mod new;
-pub mod release;
 pub mod repro;
 pub mod stubs;
 pub mod sysroot;
-pub mod target;
 pub mod toolchain;
-pub mod zig_abilists;

@@ -13,8 +13,8 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::env::{self, Libs, Paths};
-use crate::release::Release;
-use crate::target::Target;
+use crate::model::release::Release;
+use crate::model::target::Target;
 
 pub const SCHEMA: u32 = 1;
 

@@ -16,10 +16,10 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::abi::{Library, SymKind, Symbol};
 use crate::cache;
-use crate::release::{catalog, Release};
-use crate::target::Target;
+use crate::model::abi::{Library, SymKind, Symbol};
+use crate::model::release::{catalog, Release};
+use crate::model::target::Target;
 use crate::toolchain::Zig;
 
 pub const MANIFEST: &str = "bsdx-stubs.json";
@@ -170,7 +170,7 @@ pub fn select(release: &Release, names: &[String]) -> Result<Vec<Library>> {
     let mut seen = BTreeSet::new();
     let mut libs = Vec::new();
     for raw in names {
-        let name = crate::abi::link_name(raw).to_string();
+        let name = crate::model::abi::link_name(raw).to_string();
         if catalog().zig_provides(&name) {
             bail!(
                 "lib{name} is provided by Zig itself; bsdx does not stub it (Zig-provided: {})",
@@ -275,11 +275,11 @@ pub fn cached(zig: &Zig, release: &Release, target: &Target) -> Result<PathBuf> 
     let data: String = release
         .symbol_keys(target.machine)
         .iter()
-        .filter_map(|k| crate::abi::embedded_text(k))
+        .filter_map(|k| crate::model::abi::embedded_text(k))
         .collect();
     let key = cache::key(&[
         env!("CARGO_PKG_VERSION").as_bytes(),
-        crate::release::CATALOG_TEXT.as_bytes(),
+        crate::model::release::CATALOG_TEXT.as_bytes(),
         data.as_bytes(),
         zig.version.as_bytes(),
         target.triple.as_bytes(),

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::error::Error;
-use crate::target::Target;
+use crate::model::target::Target;
 
 /// The one-command fix for a Debian/Ubuntu machine without Nix.
 pub const SETUP_SCRIPT: &str = ".ci/setup-debian (in the bsdx checkout)";

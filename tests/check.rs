@@ -427,7 +427,7 @@ fn mutated_elf_files_never_panic() {
         std::fs::read(stubs.join("libprocstat.so.1")).unwrap(),
         std::fs::read(stubs.join("libdevstat.so.7")).unwrap(),
     ];
-    let release = bsdx::release::catalog().get("14.4").unwrap();
+    let release = bsdx::model::release::catalog().get("14.4").unwrap();
     let mut seed = 0x9E3779B97F4A7C15u64;
     let mut next = move || {
         seed ^= seed << 13;

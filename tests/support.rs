@@ -153,14 +153,14 @@ impl Run {
 }
 
 /// Every soname in the FreeBSD base of `release`, from the data bsdx ships
-/// (13.5 libraries, renamed per stubs/releases.json).
+/// (13.5 libraries, renamed per data/releases.json).
 pub fn base_sonames(release: &str) -> Vec<String> {
     let abi: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(repo().join("stubs/abi/13.5-amd64.json")).unwrap(),
     )
     .unwrap();
     let cat: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(repo().join("stubs/releases.json")).unwrap())
+        serde_json::from_str(&std::fs::read_to_string(repo().join("data/releases.json")).unwrap())
             .unwrap();
     let rel = cat["releases"]
         .as_array()

@@ -164,10 +164,24 @@ fn tree(dir: &Path) -> Vec<String> {
     out
 }
 
-/// Pinned releases and, per release, architectures, from nix/releases.json.
+/// Pinned releases and, per release, architectures, from data/releases.json,
+/// as `{"releases": {release: {arch: pin}}}`.
 fn pinned() -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(repo().join("nix/releases.json")).unwrap())
+    let data: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(repo().join("data/releases.json")).unwrap())
+            .unwrap();
+    let by_release: serde_json::Map<String, serde_json::Value> = data["releases"]
+        .as_array()
         .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["release"].as_str().unwrap().to_string(),
+                r["base_txz"].clone(),
+            )
+        })
+        .collect();
+    serde_json::json!({ "releases": by_release })
 }
 
 #[test]

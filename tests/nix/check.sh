@@ -104,8 +104,8 @@ pycheck() {
 import json, os, sys
 data = json.load(open(sys.argv[1]))
 R = os.environ["REPO"]
-releases = json.load(open(os.path.join(R, "nix/releases.json")))["releases"]
-catalog = json.load(open(os.path.join(R, "stubs/releases.json")))
+catalog = json.load(open(os.path.join(R, "data/releases.json")))
+releases = {r["release"]: r["base_txz"] for r in catalog["releases"]}
 errors = []
 def fail(msg): errors.append(msg)
 $code
@@ -118,7 +118,7 @@ EOF
 SYSTEM=x86_64-linux
 sysroot_path=""
 bsdx_drv=""
-DEFAULT_RELEASE=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["default_release"])' "$R/stubs/releases.json")
+DEFAULT_RELEASE=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["default_release"])' "$R/data/releases.json")
 DEFAULT_SYSROOT="sysroot-${DEFAULT_RELEASE//./_}-amd64"
 
 # ------------------------------------------------------------------ flake show
@@ -195,7 +195,7 @@ if data["default"]["drvPath"] != data["bsdx"]["drvPath"]: fail("default is not b
 if not data["bsdx"]["name"].startswith("bsdx-"): fail("bsdx is %s" % data["bsdx"]["name"])
 if not data["freebsd"]["name"].startswith("bsdx-bot-template-"): fail("freebsd is %s" % data["freebsd"]["name"])
 '
-  pycheck "base.txz FODs: urls, sha256 and name of every release/arch equal nix/releases.json" "$T/pkgs.json" '
+  pycheck "base.txz FODs: urls, sha256 and name of every release/arch equal data/releases.json" "$T/pkgs.json" '
 seen = set()
 for n, p in data.items():
     if not n.startswith("sysroot-"): continue

@@ -1,16 +1,18 @@
-//! The release catalog (`stubs/releases.json`): which FreeBSD releases bsdx
-//! knows, their `__FreeBSD_version`, and how each one's set of base
-//! libraries differs from the release whose symbol data is shipped.
+//! The release catalog (`data/releases.json`, the one file of FreeBSD
+//! release facts, also read by the flake): which releases bsdx knows, their
+//! `__FreeBSD_version`, how each one's set of base libraries differs from
+//! the release whose symbol data is shipped, and each one's pinned base.txz
+//! per architecture. Data only: nothing here reads or writes files.
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
-use crate::abi::{self, AbiSet, Library};
 use crate::error::Error;
+use crate::model::abi::{self, AbiSet, Library};
 
-pub const CATALOG_TEXT: &str = include_str!("../stubs/releases.json");
+pub const CATALOG_TEXT: &str = include_str!("../../data/releases.json");
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Catalog {
@@ -20,6 +22,9 @@ pub struct Catalog {
     pub zig_provides: Vec<String>,
     pub cargo_zigbuild_filtered: Vec<String>,
     pub default_stubs: Vec<String>,
+    /// Where FreeBSD keeps a release's base.txz during its life
+    /// (`{machine}`, `{machine_arch}`, `{release}` are filled in).
+    pub url_forms: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -35,13 +40,68 @@ pub struct Release {
     pub renamed: BTreeMap<String, String>,
     #[serde(default)]
     pub added: Vec<String>,
+    /// The release's base.txz per FreeBSD architecture (`amd64`, `arm64`).
+    pub base_txz: BTreeMap<String, Pin>,
+}
+
+/// One pinned base.txz: where it lives and what its SHA-256 must be.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Pin {
+    /// FreeBSD `machine` (`amd64`, `arm64`), the first path component.
+    pub machine: String,
+    /// FreeBSD `machine_arch` (`amd64`, `aarch64`), the second one.
+    pub machine_arch: String,
+    pub sha256: String,
+    /// Independent projects found pinning this value.
+    pub sources: u32,
+    #[serde(default)]
+    pub single_source: bool,
+    pub urls: Vec<String>,
+    #[serde(default)]
+    pub size: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+impl Catalog {
+    /// The URLs FreeBSD uses for `release`'s base.txz on `machine/machine_arch`.
+    pub fn base_txz_urls(&self, release: &str, machine: &str, machine_arch: &str) -> Vec<String> {
+        self.url_forms
+            .iter()
+            .map(|t| {
+                t.replace("{machine}", machine)
+                    .replace("{machine_arch}", machine_arch)
+                    .replace("{release}", release)
+            })
+            .collect()
+    }
+
+    /// The release and architecture whose pinned base.txz has this SHA-256.
+    pub fn identify_base_txz(&self, sha256: &str) -> Option<(&str, &str)> {
+        self.releases.iter().find_map(|r| {
+            r.base_txz
+                .iter()
+                .find(|(_, p)| p.sha256 == sha256)
+                .map(|(a, _)| (r.release.as_str(), a.as_str()))
+        })
+    }
+}
+
+/// The release bsdx builds for when none is given (the data's `default_release`).
+pub fn default_release() -> &'static str {
+    &catalog().default_release
+}
+
+/// Every known release, oldest first: the CLI's `[possible values]`.
+pub fn release_names() -> Vec<&'static str> {
+    catalog().release_names()
 }
 
 pub fn catalog() -> &'static Catalog {
     static CATALOG: OnceLock<Catalog> = OnceLock::new();
     CATALOG.get_or_init(|| {
         serde_json::from_str(CATALOG_TEXT)
-            .expect("embedded stubs/releases.json is valid (unit-tested)")
+            .expect("embedded data/releases.json is valid (unit-tested)")
     })
 }
 
@@ -130,7 +190,7 @@ mod tests {
     #[test]
     fn catalog_loads_and_is_consistent() {
         let c = catalog();
-        assert_eq!(c.schema, 1);
+        assert_eq!(c.schema, 2);
         c.get(&c.default_release).unwrap();
         for r in &c.releases {
             for machine in ["amd64", "arm64"] {
@@ -157,6 +217,43 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn every_pin_follows_the_url_forms_and_names_its_machine() {
+        let c = catalog();
+        for r in &c.releases {
+            assert!(!r.base_txz.is_empty(), "{}: no base.txz pin", r.release);
+            for (arch, pin) in &r.base_txz {
+                let t = crate::model::target::Target::from_arch(arch).unwrap();
+                assert_eq!(
+                    (pin.machine.as_str(), pin.machine_arch.as_str()),
+                    (t.machine, t.machine_arch),
+                    "{} {arch}",
+                    r.release
+                );
+                assert_eq!(
+                    pin.urls,
+                    c.base_txz_urls(&r.release, &pin.machine, &pin.machine_arch),
+                    "{} {arch}",
+                    r.release
+                );
+                assert!(
+                    pin.sha256.len() == 64 && pin.sha256.bytes().all(|b| b.is_ascii_hexdigit())
+                );
+                assert_eq!(pin.single_source, pin.sources < 2, "{} {arch}", r.release);
+                assert_eq!(
+                    c.identify_base_txz(&pin.sha256),
+                    Some((r.release.as_str(), arch.as_str()))
+                );
+            }
+        }
+        let versions: Vec<u32> = c.releases.iter().map(|r| r.freebsd_version).collect();
+        assert!(
+            versions.windows(2).all(|w| w[0] < w[1]),
+            "releases are listed oldest first"
+        );
+        assert!(release_names().contains(&default_release()));
     }
 
     #[test]

@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 use goblin::elf::{header, sym, Elf};
 use serde::Serialize;
 
-use crate::abi::AbiSet;
-use crate::release::{catalog, Release};
-use crate::target::{Target, TARGETS};
+use crate::model::abi::AbiSet;
+use crate::model::release::{catalog, Release};
+use crate::model::target::{Target, TARGETS};
 
 /// Version of the `--json` schema (see README, "bsdx check --json").
 pub const SCHEMA: u32 = 1;
@@ -152,7 +152,7 @@ impl<'a> Base<'a> {
     }
 
     /// Every layer's version of the library known as `soname` in this release.
-    fn libraries(&self, soname: &str) -> Vec<&'a crate::abi::Library> {
+    fn libraries(&self, soname: &str) -> Vec<&'a crate::model::abi::Library> {
         if let Some(lib) = self.primary.and_then(|p| p.library(soname)) {
             return vec![lib];
         }
@@ -178,7 +178,7 @@ impl<'a> Base<'a> {
     }
 
     fn lookup(&self, req: &Requirement, needed: &[String]) -> Lookup {
-        let exports = |lib: &crate::abi::Library, version: Option<&str>| {
+        let exports = |lib: &crate::model::abi::Library, version: Option<&str>| {
             let start = lib
                 .symbols
                 .partition_point(|s| s.name.as_str() < req.name.as_str());
@@ -705,7 +705,7 @@ pub fn run(
     want: Option<&Target>,
 ) -> anyhow::Result<Report> {
     let sysroot_set = match sysroot {
-        Some(dir) => Some(crate::abi::from_sysroot(dir, &release.release, "sysroot")?),
+        Some(dir) => Some(crate::sysroot::abi_set(dir, &release.release, "sysroot")?),
         None => None,
     };
     let target_idx = catalog()

@@ -20,7 +20,7 @@ use serde::Serialize;
 
 use crate::cache;
 use crate::error::Error;
-use crate::release::catalog;
+use crate::model::release::catalog;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct LinkDir {
@@ -135,7 +135,7 @@ pub fn link_dir(sysroot: &Path) -> Result<LinkDir> {
 fn link_libraries(sysroot: &Path) -> Result<BTreeMap<String, (String, PathBuf)>> {
     let mut found: BTreeMap<String, (String, PathBuf)> = BTreeMap::new();
     for lib in shared_libraries(sysroot) {
-        let link = crate::abi::link_name(&lib.soname).to_string();
+        let link = crate::model::abi::link_name(&lib.soname).to_string();
         if catalog().zig_provides(&link) || found.contains_key(&link) {
             continue;
         }
@@ -159,7 +159,7 @@ fn extracted_lib_dir(
     sysroot: &Path,
     found: &BTreeMap<String, (String, PathBuf)>,
 ) -> Option<PathBuf> {
-    if !sysroot.join(crate::base_txz::MARKER).is_file() {
+    if !sysroot.join(super::MARKER).is_file() {
         return None;
     }
     let dir = sysroot.join("lib");

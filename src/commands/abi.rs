@@ -1,0 +1,62 @@
+use anyhow::{Context, Result};
+
+use super::*;
+use crate::cli::AbiImportArgs;
+
+pub fn run(a: AbiImportArgs) -> Result<i32> {
+    let AbiImportArgs {
+        dump,
+        zig_abilists,
+        sysroot,
+        release,
+        arch,
+        out,
+        force,
+    } = a;
+    let set = match (&dump, &sysroot) {
+        _ if zig_abilists.is_some() => {
+            let file = zig_abilists.expect("checked");
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let target = Target::from_arch(&arch)?;
+            let zig = crate::toolchain::zig()
+                .map(|z| z.version)
+                .unwrap_or_else(|_| "unknown".into());
+            crate::abi_import::from_zig_abilists(
+                &bytes,
+                &format!("{}-none", target.zig),
+                target.machine,
+                &zig,
+            )
+            .with_context(|| format!("in {}", file.display()))?
+        }
+        (_, Some(dir)) => {
+            let release = release.expect("clap requires --release with --sysroot");
+            catalog().get(&release)?;
+            crate::sysroot::abi_set(dir, &release, &arch)?
+        }
+        (Some(dump), None) => {
+            let text = std::fs::read_to_string(dump)
+                .with_context(|| format!("cannot read {}", dump.display()))?;
+            crate::model::abi::AbiSet::from_dump(&text)
+                .with_context(|| format!("in {}", dump.display()))?
+        }
+        (None, None) => unreachable!("clap requires a dump or --sysroot"),
+    };
+    if out.exists() && !force {
+        anyhow::bail!("{} exists; pass --force to replace it", out.display());
+    }
+    let tmp = out.with_extension("json.tmp");
+    std::fs::write(&tmp, set.write_pretty())
+        .with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, &out)?;
+    let symbols: usize = set.libraries.iter().map(|l| l.symbols.len()).sum();
+    println!(
+        "{}: {} libraries, {symbols} symbols ({} {})",
+        out.display(),
+        set.libraries.len(),
+        set.release,
+        set.arch
+    );
+    Ok(0)
+}

@@ -1,0 +1,53 @@
+//! The command layer: turn parsed arguments into calls, add context, print.
+//! Returns the process exit code.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+
+use crate::cli::{AbiCommand, Cli, Command, Format, LibsArgs, TargetArgs};
+use crate::env::Libs;
+use crate::model::release::{catalog, Release};
+use crate::model::target::Target;
+
+fn resolve(t: &TargetArgs) -> Result<(Target, &'static Release)> {
+    Ok((Target::parse(&t.target)?, catalog().get(&t.release)?))
+}
+
+fn libs(l: &LibsArgs) -> Libs {
+    match &l.sysroot {
+        Some(dir) => Libs::Sysroot(dir.clone()),
+        None => Libs::Stubs,
+    }
+}
+
+fn print_json<T: serde::Serialize>(value: &T) -> Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+mod abi;
+mod brand;
+mod build;
+mod check;
+mod doctor;
+mod env;
+mod new;
+mod repro;
+mod stubs;
+mod sysroot;
+
+pub fn run(cli: Cli) -> Result<i32> {
+    match cli.command {
+        Command::Env(a) => env::run(a),
+        Command::Build(a) => build::run(a),
+        Command::Repro(a) => repro::run(a),
+        Command::Stubs(a) => stubs::run(a),
+        Command::New(a) => new::run(a),
+        Command::Doctor(a) => doctor::run(a),
+        Command::Check(a) => check::run(a),
+        Command::Brand(a) => brand::run(a),
+        Command::Sysroot(cmd) => sysroot::run(cmd),
+        Command::Abi(AbiCommand::Import(a)) => abi::run(a),
+    }
+}

@@ -1,0 +1,21 @@
+use anyhow::Result;
+
+use super::*;
+use crate::cli::NewArgs;
+
+pub fn run(a: NewArgs) -> Result<i32> {
+    let dest = a.path.clone().unwrap_or_else(|| PathBuf::from(&a.name));
+    let created = crate::new::create(&a.name, &a.template, &dest)?;
+    if a.json {
+        print_json(&created)?;
+    } else {
+        println!(
+            "created {} from template `{}` ({} files)",
+            dest.display(),
+            created.template,
+            created.files.len()
+        );
+        println!("next: cd {} && bsdx build", dest.display());
+    }
+    Ok(0)
+}

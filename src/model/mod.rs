@@ -1,0 +1,8 @@
+//! bsdx's data model: FreeBSD releases (`data/releases.json`), the symbol
+//! data of their base libraries (`stubs/abi/`), and the Rust targets. Pure
+//! data, embedded at compile time: nothing in here does I/O, so every other
+//! module may depend on it and it depends on none of them.
+
+pub mod abi;
+pub mod release;
+pub mod target;
