@@ -9,6 +9,7 @@ mod support;
 
 mod abi_data;
 mod check;
+mod cli;
 mod cross;
 mod env;
 mod new;

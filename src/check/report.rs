@@ -1,0 +1,233 @@
+//! The audit's result as data ([`Report`], what `--json` prints) and its
+//! human view ([`Report::render`]).
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use super::elf::escape;
+
+/// Version of the `--json` schema (see README, "bsdx check --json").
+pub const SCHEMA: u32 = 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Info,
+    Warning,
+    Error,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    pub level: Level,
+    pub code: Code,
+    /// What is wrong and what to do about it.
+    pub message: String,
+    /// The offending item (a soname, a symbol, a path), as found in the file.
+    pub item: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FileReport {
+    pub path: PathBuf,
+    /// Set when the file could not be read as ELF at all; nothing else is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unreadable: Option<String>,
+    pub kind: String,
+    pub machine: String,
+    pub linkage: String,
+    pub osabi: u8,
+    /// `__FreeBSD_version` from the NT_FREEBSD_ABI_TAG note.
+    pub abi_tag: Option<u32>,
+    /// The release the ABI tag names (`14.3`).
+    pub built_for: Option<String>,
+    pub interpreter: Option<String>,
+    pub needed: Vec<String>,
+    pub rpath: Vec<String>,
+    /// Undefined dynamic symbols the file needs (weak ones excluded).
+    pub required_symbols: usize,
+    /// Known releases on which every requirement is met, oldest first.
+    pub runs_on: Vec<String>,
+    /// The oldest of `runs_on`.
+    pub min_release: Option<String>,
+    pub findings: Vec<Finding>,
+    /// Checks that could not be done, and why.
+    pub unchecked: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub schema: u32,
+    pub release: String,
+    /// Where the symbol data for `release` came from.
+    pub data: String,
+    pub files: Vec<FileReport>,
+    pub errors: usize,
+    pub warnings: usize,
+    pub unreadable: usize,
+}
+
+impl Report {
+    /// 0 no errors, 1 errors (or warnings with `strict`), 2 unreadable input.
+    pub fn exit_code(&self, strict: bool) -> i32 {
+        if self.unreadable > 0 {
+            2
+        } else if self.errors > 0 || (strict && self.warnings > 0) {
+            1
+        } else {
+            0
+        }
+    }
+}
+
+impl Report {
+    /// The human view. `color` adds ANSI colours (only on a terminal).
+    pub fn render(&self, color: bool) -> String {
+        let paint = |code: &str, s: &str| {
+            if color {
+                format!("\x1b[{code}m{s}\x1b[0m")
+            } else {
+                s.to_string()
+            }
+        };
+        let mut out = String::new();
+        for f in &self.files {
+            let path = escape(&f.path.display().to_string());
+            if let Some(why) = &f.unreadable {
+                out.push_str(&format!("{}: {}\n", paint("1", &path), paint("31", why)));
+                continue;
+            }
+            let built = f
+                .built_for
+                .as_ref()
+                .map(|b| format!(", built for FreeBSD {b}"))
+                .unwrap_or_default();
+            out.push_str(&format!(
+                "{}: {} {} {}{built}\n",
+                paint("1", &path),
+                f.machine,
+                f.kind,
+                f.linkage
+            ));
+            if !f.needed.is_empty() {
+                out.push_str(&format!("  needs: {}\n", f.needed.join(", ")));
+            }
+            match &f.min_release {
+                Some(min) => out.push_str(&format!(
+                    "  runs on: FreeBSD >= {min} (of the known releases: {})\n",
+                    f.runs_on.join(", ")
+                )),
+                None => out.push_str(&format!("  runs on: {} known release\n", paint("31", "no"))),
+            }
+            for x in &f.findings {
+                let (label, code) = match x.level {
+                    Level::Error => ("error", "31"),
+                    Level::Warning => ("warning", "33"),
+                    Level::Info => ("info", "36"),
+                };
+                out.push_str(&format!(
+                    "  {} [{}] {}\n",
+                    paint(code, label),
+                    x.code,
+                    x.message
+                ));
+            }
+            for u in &f.unchecked {
+                out.push_str(&format!("  not checked: {u}\n"));
+            }
+        }
+        out.push_str(&format!(
+            "checked {} file(s) against FreeBSD {}: {} error(s), {} warning(s){}\n",
+            self.files.len(),
+            self.release,
+            self.errors,
+            self.warnings,
+            if self.unreadable > 0 {
+                format!(", {} unreadable", self.unreadable)
+            } else {
+                String::new()
+            }
+        ));
+        out
+    }
+}
+
+/// What a finding is about: the stable identifier in `--json` and the
+/// README's table (kebab-case; unit-tested against the README).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Code {
+    ElfClass,
+    WrongMachine,
+    NotLinked,
+    NotFreebsd,
+    NoAbiTag,
+    AbiTagNewer,
+    OsabiSysv,
+    WrongInterpreter,
+    NoInterpreter,
+    NeededPath,
+    NeededOtherRelease,
+    NeededNotBase,
+    RpathBuildPath,
+    Rpath,
+    MissingSymbol,
+    MissingSymbolVersion,
+    SymbolNotInData,
+    HostProvidedSymbols,
+}
+
+impl Code {
+    /// Every code, in the README table's order.
+    pub const ALL: &'static [Code] = &[
+        Code::ElfClass,
+        Code::WrongMachine,
+        Code::NotLinked,
+        Code::NotFreebsd,
+        Code::NoAbiTag,
+        Code::AbiTagNewer,
+        Code::OsabiSysv,
+        Code::WrongInterpreter,
+        Code::NoInterpreter,
+        Code::NeededPath,
+        Code::NeededOtherRelease,
+        Code::NeededNotBase,
+        Code::RpathBuildPath,
+        Code::Rpath,
+        Code::MissingSymbol,
+        Code::MissingSymbolVersion,
+        Code::SymbolNotInData,
+        Code::HostProvidedSymbols,
+    ];
+
+    /// The kebab-case name, as in `--json`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::ElfClass => "elf-class",
+            Code::WrongMachine => "wrong-machine",
+            Code::NotLinked => "not-linked",
+            Code::NotFreebsd => "not-freebsd",
+            Code::NoAbiTag => "no-abi-tag",
+            Code::AbiTagNewer => "abi-tag-newer",
+            Code::OsabiSysv => "osabi-sysv",
+            Code::WrongInterpreter => "wrong-interpreter",
+            Code::NoInterpreter => "no-interpreter",
+            Code::NeededPath => "needed-path",
+            Code::NeededOtherRelease => "needed-other-release",
+            Code::NeededNotBase => "needed-not-base",
+            Code::RpathBuildPath => "rpath-build-path",
+            Code::Rpath => "rpath",
+            Code::MissingSymbol => "missing-symbol",
+            Code::MissingSymbolVersion => "missing-symbol-version",
+            Code::SymbolNotInData => "symbol-not-in-data",
+            Code::HostProvidedSymbols => "host-provided-symbols",
+        }
+    }
+}
+
+impl std::fmt::Display for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
