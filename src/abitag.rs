@@ -132,3 +132,17 @@ mod tests {
         assert!(brand(&f).is_err());
     }
 }
+
+/// One file `bsdx brand` looked at.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct Branded {
+    pub path: std::path::PathBuf,
+    /// True when bsdx changed EI_OSABI; false when it was FreeBSD already.
+    pub branded: bool,
+}
+
+/// `bsdx brand --json`.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct BrandReport {
+    pub files: Vec<Branded>,
+}

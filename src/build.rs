@@ -6,8 +6,72 @@ use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
+use schemars::JsonSchema;
+use serde::Serialize;
 
-use crate::env::CrossEnv;
+use crate::env::{CrossEnv, Libs};
+use crate::exit::{self, Exit};
+use crate::model::release::Release;
+use crate::model::target::Target;
+
+/// Version of `bsdx build --json`.
+pub const SCHEMA: u32 = 1;
+
+/// What one build made: the binaries, branded FreeBSD, and their audit.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Built {
+    pub schema: u32,
+    pub target: String,
+    pub release: String,
+    /// Every executable cargo reported, in order.
+    pub binaries: Vec<PathBuf>,
+    /// `bsdx check` of those binaries against `release`.
+    pub check: crate::check::Report,
+}
+
+/// Build in `dir`, brand every binary and check it against `release` (with
+/// the sysroot's real libraries when `libs` is one): what `bsdx build` does,
+/// and what `bsdx repro` does for each of its two builds. The check report
+/// goes to stderr. Cargo failing ends with cargo's exit code; `bsdx check`
+/// rejecting the output with [`exit::REJECTED`].
+pub fn build_checked(
+    env: &CrossEnv,
+    release: &Release,
+    libs: &Libs,
+    cargo_args: &[String],
+    dir: &std::path::Path,
+) -> Result<Built> {
+    let binaries = execute_in(env, cargo_args, dir)?;
+    for b in &binaries {
+        crate::abitag::brand(b)?;
+    }
+    let sysroot = match libs {
+        Libs::Sysroot(d) => Some(d.as_path()),
+        Libs::Stubs => None,
+    };
+    let target = Target::parse(&env.target)?;
+    let check = crate::check::run(&binaries, release, sysroot, Some(&target))?;
+    if !binaries.is_empty() {
+        eprint!("{}", check.render(false));
+    }
+    if check.exit_code(false) != exit::OK {
+        return Err(Exit {
+            code: exit::REJECTED,
+            message: format!(
+                "bsdx check found errors in the build output (above); the binaries would not run on FreeBSD {}",
+                release.release
+            ),
+        }
+        .into());
+    }
+    Ok(Built {
+        schema: SCHEMA,
+        target: env.target.clone(),
+        release: env.release.clone(),
+        binaries,
+        check,
+    })
+}
 
 /// The cargo invocation (testable without running it).
 pub fn command(env: &CrossEnv, cargo_args: &[String]) -> duct::Expression {
@@ -68,10 +132,14 @@ pub fn execute_in(
     }
     let output = reader.try_wait()?.context("cargo did not finish")?;
     if !output.status.success() {
-        bail!(
-            "cargo zigbuild failed ({}); the errors are above. `bsdx doctor` checks the toolchain",
-            output.status
-        );
+        return Err(Exit {
+            code: output.status.code().unwrap_or(exit::FAILURE),
+            message: format!(
+                "cargo zigbuild failed ({}); the errors are above. `bsdx doctor` checks the toolchain",
+                output.status
+            ),
+        }
+        .into());
     }
     binaries.dedup();
     Ok(binaries)

@@ -1,8 +1,19 @@
 //! The command line, defined with clap derive. Doc comments are the help.
+//!
+//! One grammar for every subcommand: `--target` chooses the machine (a Rust
+//! triple or its FreeBSD name, `BSDX_TARGET`), `--release` the FreeBSD
+//! release (`BSDX_RELEASE`; default and possible values from
+//! `data/releases.json`), `--sysroot DIR | --stubs` the libraries, and
+//! `--json` the machine-readable output. Exit codes: [`crate::exit`].
 
 use std::path::PathBuf;
 
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::env::Libs;
+use crate::model::release::{catalog, default_release, release_names, Release};
+use crate::model::target::{self, Target};
 
 /// Cross-compile Rust services for FreeBSD from Linux with Zig.
 ///
@@ -10,7 +21,15 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// environment that makes `cargo zigbuild --target x86_64-unknown-freebsd`
 /// link, builds, and creates projects from templates.
 #[derive(Debug, Parser)]
-#[command(name = "bsdx", version, propagate_version = true, max_term_width = 100)]
+#[command(
+    name = "bsdx",
+    version,
+    propagate_version = true,
+    max_term_width = 100,
+    after_help = "Exit status: 0 success; 1 failure (errors found, builds differ); 2 usage error; \
+                  3 `check` could not read an input; 4 `build`/`repro` output rejected by `bsdx check`; \
+                  cargo's own code when cargo fails."
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -27,15 +46,19 @@ pub enum Command {
     ///
     /// Runs `cargo zigbuild --release --target T` with the `bsdx env`
     /// environment, streams cargo's output to stderr, brands each binary
-    /// (EI_OSABI FreeBSD), runs `bsdx check` on it against --release (failing
-    /// on errors) and prints the path of each binary on stdout.
+    /// (EI_OSABI FreeBSD), runs `bsdx check` on it against --release and
+    /// prints the path of each binary on stdout. Exit status: 0 built and
+    /// checked; cargo's own code when cargo fails (101 for compile errors); 4
+    /// when `bsdx check` rejects the output.
     Build(BuildArgs),
     /// Prove a project builds bit-for-bit reproducibly for FreeBSD.
     ///
     /// Copies the project into two directories with different paths, builds
     /// each with its own CARGO_TARGET_DIR exactly as `bsdx build` does, and
     /// compares every binary's SHA-256. Differences are explained per ELF
-    /// section, byte range and embedded string. Exit 0 identical, 1 different.
+    /// section, byte range and embedded string. Each build is exactly `bsdx
+    /// build` (branded, checked). Exit 0 identical, 1 different; as `bsdx
+    /// build` when a build fails (cargo's code) or is rejected (4).
     Repro(ReproArgs),
     /// Generate stub shared libraries for FreeBSD base libraries.
     ///
@@ -51,8 +74,8 @@ pub enum Command {
     /// release's base, RPATH/RUNPATH build paths, and every undefined symbol
     /// and symbol version against the release's libraries; reports the oldest
     /// known release the file runs on. Directories are searched for ELF
-    /// files. Exit status: 0 no errors, 1 errors (--strict: or warnings), 2
-    /// unreadable input.
+    /// files. Exit status: 0 no errors, 1 errors (--strict: or warnings), 3
+    /// an input could not be read (2 is a usage error).
     Check(CheckArgs),
     /// Set EI_OSABI to FreeBSD in ELF files (as `brandelf -t FreeBSD`).
     ///
@@ -67,35 +90,72 @@ pub enum Command {
     /// Download, verify and extract FreeBSD base sysroots (no Nix needed).
     #[command(subcommand)]
     Sysroot(SysrootCommand),
-    /// Maintain the FreeBSD ABI data files in stubs/abi/.
-    #[command(subcommand)]
+    /// Print the JSON Schema of a command's `--json` output.
+    Schema(SchemaArgs),
+    /// Maintain the FreeBSD ABI data files in stubs/abi/ (maintainers).
+    #[command(subcommand, hide = true)]
     Abi(AbiCommand),
+}
+
+/// `--target`: a Rust target triple or its FreeBSD machine name.
+fn target_parser() -> impl TypedValueParser<Value = Target> {
+    let values = target::TARGETS.iter().flat_map(|t| {
+        [
+            PossibleValue::new(t.triple),
+            PossibleValue::new(t.machine).alias(t.machine_arch),
+        ]
+    });
+    PossibleValuesParser::new(values).map(|s| Target::parse(&s).expect("a possible value"))
+}
+
+/// `--release`: one of the releases in data/releases.json.
+fn release_parser() -> impl TypedValueParser<Value = &'static Release> {
+    PossibleValuesParser::new(release_names()).map(|s| catalog().get(&s).expect("a possible value"))
 }
 
 #[derive(Debug, Clone, Args)]
 pub struct TargetArgs {
-    /// Rust target triple: x86_64-unknown-freebsd or aarch64-unknown-freebsd.
-    #[arg(long, env = "BSDX_TARGET", default_value = crate::model::target::DEFAULT)]
-    pub target: String,
+    /// The machine to build for: a Rust target triple, or amd64/arm64.
+    #[arg(long, env = "BSDX_TARGET", default_value = target::DEFAULT, value_parser = target_parser(), alias = "arch")]
+    pub target: Target,
     /// FreeBSD release the binary must run on.
-    #[arg(long, env = "BSDX_RELEASE", default_value = "14.4")]
-    pub release: String,
+    #[arg(long, env = "BSDX_RELEASE", default_value = default_release(), value_parser = release_parser())]
+    pub release: &'static Release,
 }
 
 #[derive(Debug, Clone, Args)]
 pub struct LibsArgs {
-    /// Link against the real libraries of an extracted FreeBSD base
-    /// (a directory with lib/ and usr/lib/ as in base.txz).
-    #[arg(
-        long,
-        env = "BSDX_SYSROOT",
-        conflicts_with = "stubs",
-        value_name = "DIR"
-    )]
+    /// Use the real libraries of an extracted FreeBSD base (made by `bsdx
+    /// sysroot`, or a directory with lib/ and usr/lib/ as in base.txz).
+    /// Without --sysroot and --stubs, $BSDX_SYSROOT is used when set.
+    #[arg(long, conflicts_with = "stubs", value_name = "DIR")]
     pub sysroot: Option<PathBuf>,
-    /// Link against generated stub libraries (the default without --sysroot).
+    /// Use bsdx's generated stub libraries and embedded symbol data, even
+    /// when $BSDX_SYSROOT is set (the default without either).
     #[arg(long)]
     pub stubs: bool,
+}
+
+impl LibsArgs {
+    /// The sysroot in effect: `--sysroot`, else `$BSDX_SYSROOT` unless
+    /// `--stubs` was given.
+    pub fn sysroot(&self) -> Option<PathBuf> {
+        if self.stubs {
+            return None;
+        }
+        self.sysroot.clone().or_else(|| {
+            std::env::var_os("BSDX_SYSROOT")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        })
+    }
+
+    pub fn libs(&self) -> Libs {
+        match self.sysroot() {
+            Some(dir) => Libs::Sysroot(dir),
+            None => Libs::Stubs,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -110,9 +170,18 @@ pub struct EnvArgs {
     pub target: TargetArgs,
     #[command(flatten)]
     pub libs: LibsArgs,
-    /// Output format: `sh` (export lines) or `json`.
-    #[arg(long, value_enum, default_value = "sh")]
-    pub format: Format,
+    /// Print the environment as JSON instead of `export` lines.
+    #[arg(long)]
+    pub json: bool,
+    /// Old spelling of --json (`--format json`).
+    #[arg(long, value_enum, hide = true)]
+    pub format: Option<Format>,
+}
+
+impl EnvArgs {
+    pub fn json(&self) -> bool {
+        self.json || matches!(self.format, Some(Format::Json))
+    }
 }
 
 #[derive(Debug, Args)]
@@ -121,7 +190,7 @@ pub struct BuildArgs {
     pub target: TargetArgs,
     #[command(flatten)]
     pub libs: LibsArgs,
-    /// Print the result as JSON on stdout.
+    /// Print the result (binaries and their check report) as JSON on stdout.
     #[arg(long)]
     pub json: bool,
     /// Extra arguments for cargo (after `--`), e.g. `-- --bin mybot`.
@@ -157,16 +226,15 @@ pub struct CheckArgs {
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// FreeBSD release the files must run on.
-    #[arg(long, env = "BSDX_RELEASE", default_value = "14.4")]
-    pub release: String,
-    /// Read the release's real libraries from an extracted base instead of
-    /// bsdx's data (exact symbol checks).
-    #[arg(long, env = "BSDX_SYSROOT", value_name = "DIR")]
-    pub sysroot: Option<PathBuf>,
-    /// Require this target's machine (default: any supported one).
-    #[arg(long)]
-    pub target: Option<String>,
-    /// Print the report as JSON (schema in the README).
+    #[arg(long, env = "BSDX_RELEASE", default_value = default_release(), value_parser = release_parser())]
+    pub release: &'static Release,
+    #[command(flatten)]
+    pub libs: LibsArgs,
+    /// Require this machine (a Rust target triple, or amd64/arm64; default:
+    /// any supported one).
+    #[arg(long, env = "BSDX_TARGET", value_parser = target_parser())]
+    pub target: Option<Target>,
+    /// Print the report as JSON (schema: `bsdx schema check`).
     #[arg(long)]
     pub json: bool,
     /// Fail on warnings too.
@@ -176,12 +244,8 @@ pub struct CheckArgs {
 
 #[derive(Debug, Args)]
 pub struct StubsArgs {
-    /// FreeBSD release whose sonames and symbols the stubs carry.
-    #[arg(long, env = "BSDX_RELEASE", default_value = "14.4")]
-    pub release: String,
-    /// FreeBSD architecture: amd64 or arm64 (aarch64).
-    #[arg(long, default_value = "amd64")]
-    pub arch: String,
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// Directory to create (must not exist, or be empty).
     #[arg(long, value_name = "DIR", required_unless_present = "list")]
     pub out: Option<PathBuf>,
@@ -202,7 +266,7 @@ pub struct NewArgs {
     /// Project (crate) name: letters, digits, `-`, `_`; starts with a letter.
     pub name: String,
     /// Template to start from.
-    #[arg(long, default_value = "bot")]
+    #[arg(long, default_value = "bot", value_parser = PossibleValuesParser::new(crate::new::template_names()))]
     pub template: String,
     /// Directory to create (default: ./NAME). Must not exist, or be empty.
     #[arg(long, value_name = "DIR")]
@@ -216,12 +280,34 @@ pub struct NewArgs {
 pub struct DoctorArgs {
     #[command(flatten)]
     pub target: TargetArgs,
-    /// Also check an extracted FreeBSD base.
-    #[arg(long, env = "BSDX_SYSROOT", value_name = "DIR")]
-    pub sysroot: Option<PathBuf>,
+    #[command(flatten)]
+    pub libs: LibsArgs,
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// The commands whose `--json` output has a schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SchemaName {
+    Env,
+    Build,
+    Repro,
+    Stubs,
+    StubsList,
+    New,
+    Doctor,
+    Check,
+    Brand,
+    SysrootFetch,
+    SysrootExtract,
+}
+
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// The command whose output to describe (default: all, as one object).
+    #[arg(value_enum)]
+    pub command: Option<SchemaName>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -251,12 +337,13 @@ pub enum SysrootCommand {
 
 #[derive(Debug, Args)]
 pub struct FetchArgs {
-    /// FreeBSD release, one of those pinned in data/releases.json (e.g. 14.4).
-    #[arg(long, env = "BSDX_RELEASE")]
+    /// FreeBSD release: one of those pinned in data/releases.json, or any
+    /// other with --sha256.
+    #[arg(long, env = "BSDX_RELEASE", default_value = default_release())]
     pub release: String,
-    /// FreeBSD architecture: amd64 or arm64 (aarch64).
-    #[arg(long, default_value = "amd64")]
-    pub arch: String,
+    /// The machine whose base to fetch: a Rust target triple, or amd64/arm64.
+    #[arg(long, env = "BSDX_TARGET", default_value = target::DEFAULT, value_parser = target_parser(), alias = "arch")]
+    pub target: Target,
     /// Expect this SHA-256 instead of the pinned one: for testing, or for a
     /// release bsdx does not pin yet (take it from the release's MANIFEST).
     #[arg(long, value_name = "HEX")]
@@ -283,9 +370,10 @@ pub struct ExtractArgs {
     /// SHA-256 the file has, if any).
     #[arg(long)]
     pub release: Option<String>,
-    /// Architecture to record in the marker (default: as for --release).
-    #[arg(long)]
-    pub arch: Option<String>,
+    /// Machine to record in the marker, a Rust target triple or amd64/arm64
+    /// (default: as for --release).
+    #[arg(long, value_parser = target_parser(), alias = "arch")]
+    pub target: Option<Target>,
     /// Print the marker (and the directory's path) as JSON.
     #[arg(long)]
     pub json: bool,
@@ -303,6 +391,9 @@ pub struct BrandArgs {
     /// ELF files or directories.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
+    /// Print {files: [{path, branded}]} as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -310,7 +401,7 @@ pub struct AbiImportArgs {
     /// The dump to read (omit with --sysroot or --zig-abilists).
     #[arg(required_unless_present_any = ["sysroot", "zig_abilists"], conflicts_with_all = ["sysroot", "zig_abilists"])]
     pub dump: Option<PathBuf>,
-    /// Read Zig's lib/libc/freebsd/abilists (FreeBSD 14.x libc family) for --arch.
+    /// Read Zig's lib/libc/freebsd/abilists (FreeBSD 14.x libc family) for --target.
     #[arg(long, value_name = "FILE", conflicts_with = "sysroot")]
     pub zig_abilists: Option<PathBuf>,
     /// Read the libraries of an extracted base instead (lib/, usr/lib/).
@@ -319,9 +410,9 @@ pub struct AbiImportArgs {
     /// The release the sysroot is (with --sysroot).
     #[arg(long)]
     pub release: Option<String>,
-    /// The architecture the sysroot is (with --sysroot).
-    #[arg(long, default_value = "amd64")]
-    pub arch: String,
+    /// The machine the data is for: a Rust target triple, or amd64/arm64.
+    #[arg(long, default_value = target::DEFAULT, value_parser = target_parser(), alias = "arch")]
+    pub target: Target,
     /// The data file to write (e.g. stubs/abi/13.5-amd64.json).
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,

@@ -11,7 +11,7 @@ use crate::model::release::{catalog, Release};
 use crate::model::target::Target;
 use crate::toolchain::{self, StdSource};
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct Check {
     pub name: String,
     pub ok: bool,
@@ -20,7 +20,7 @@ pub struct Check {
     pub fix: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct Report {
     pub schema: u32,
     pub target: String,

@@ -26,7 +26,7 @@ pub enum Libs {
 
 /// Where the build happens: the project and cargo's target directory. Both
 /// are remapped out of the output, so builds in different places match.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Paths {
     pub project: PathBuf,
     pub target_dir: PathBuf,
@@ -95,7 +95,7 @@ pub fn remaps(
     maps
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Var {
     pub name: String,
     pub value: String,
@@ -103,7 +103,7 @@ pub struct Var {
     pub why: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct CrossEnv {
     pub schema: u32,
     pub target: String,

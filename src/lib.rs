@@ -14,6 +14,7 @@ pub mod commands;
 pub mod doctor;
 pub mod env;
 pub mod error;
+pub mod exit;
 pub mod model;
 pub mod new;
 pub mod repro;

@@ -8,7 +8,7 @@ fn main() {
         Ok(code) => std::process::exit(code),
         Err(e) => {
             eprintln!("error: {e:#}");
-            std::process::exit(1);
+            std::process::exit(bsdx::exit::code_of(&e));
         }
     }
 }

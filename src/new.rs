@@ -86,7 +86,7 @@ pub fn validate_name(name: &str) -> Result<(), Error> {
     Ok(())
 }
 
-#[derive(Debug, serde::Serialize)]
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
 pub struct Created {
     pub path: PathBuf,
     pub template: String,

@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
+use schemars::JsonSchema;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -18,7 +19,7 @@ use crate::model::target::Target;
 
 pub const SCHEMA: u32 = 1;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct Report {
     pub schema: u32,
     pub target: String,
@@ -29,7 +30,7 @@ pub struct Report {
     pub identical: bool,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct Binary {
     pub name: String,
     pub sha256: [String; 2],
@@ -38,7 +39,7 @@ pub struct Binary {
     pub diff: Option<Diff>,
 }
 
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, JsonSchema)]
 pub struct Diff {
     pub sizes: [u64; 2],
     pub sections: Vec<SectionDiff>,
@@ -47,7 +48,7 @@ pub struct Diff {
     pub only_in_second: Vec<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct SectionDiff {
     pub name: String,
     pub sizes: [u64; 2],
@@ -222,12 +223,12 @@ pub fn run(
         );
         let cross = env::compute(target, release, libs, &paths)?;
         eprintln!("bsdx repro: build {} of 2 in {}", i + 1, dir.display());
-        let bins = crate::build::execute_in(&cross, cargo_args, dir)?;
-        for b in &bins {
-            crate::abitag::brand(b)?;
-        }
+        // Exactly as `bsdx build`: built, branded, checked.
+        let built = crate::build::build_checked(&cross, release, libs, cargo_args, dir)?;
         outputs.push(
-            bins.into_iter()
+            built
+                .binaries
+                .into_iter()
                 .map(|b| {
                     (
                         b.file_name()

@@ -23,16 +23,28 @@ use crate::model::target::Target;
 use crate::toolchain::Zig;
 
 pub const MANIFEST: &str = "bsdx-stubs.json";
+/// Version of `bsdx stubs --list --json`.
+pub const SCHEMA: u32 = 1;
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// `bsdx stubs --list --json`: the libraries bsdx can stub for a release.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct Available {
+    pub schema: u32,
+    pub release: String,
+    pub target: String,
+    /// Sonames, sorted.
+    pub libraries: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct StubLib {
     pub link_name: String,
     pub soname: String,
     pub symbols: usize,
 }
 
-/// Written as `bsdx-stubs.json` beside the stubs.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// Written as `bsdx-stubs.json` beside the stubs; `bsdx stubs --json` prints it.
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Manifest {
     pub schema: u32,
     pub release: String,

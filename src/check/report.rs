@@ -6,11 +6,12 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use super::elf::escape;
+use crate::exit;
 
 /// Version of the `--json` schema (see README, "bsdx check --json").
 pub const SCHEMA: u32 = 1;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
     Info,
@@ -18,7 +19,7 @@ pub enum Level {
     Error,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Finding {
     pub level: Level,
     pub code: Code,
@@ -28,7 +29,7 @@ pub struct Finding {
     pub item: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct FileReport {
     pub path: PathBuf,
     /// Set when the file could not be read as ELF at all; nothing else is.
@@ -56,7 +57,7 @@ pub struct FileReport {
     pub unchecked: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Report {
     pub schema: u32,
     pub release: String,
@@ -69,14 +70,15 @@ pub struct Report {
 }
 
 impl Report {
-    /// 0 no errors, 1 errors (or warnings with `strict`), 2 unreadable input.
+    /// [`exit::OK`] no errors, [`exit::FAILURE`] errors (or warnings with
+    /// `strict`), [`exit::UNREADABLE`] an input could not be read.
     pub fn exit_code(&self, strict: bool) -> i32 {
         if self.unreadable > 0 {
-            2
+            exit::UNREADABLE
         } else if self.errors > 0 || (strict && self.warnings > 0) {
-            1
+            exit::FAILURE
         } else {
-            0
+            exit::OK
         }
     }
 }
@@ -155,7 +157,9 @@ impl Report {
 
 /// What a finding is about: the stable identifier in `--json` and the
 /// README's table (kebab-case; unit-tested against the README).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Code {
     ElfClass,

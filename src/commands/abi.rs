@@ -9,7 +9,7 @@ pub fn run(a: AbiImportArgs) -> Result<i32> {
         zig_abilists,
         sysroot,
         release,
-        arch,
+        target,
         out,
         force,
     } = a;
@@ -18,7 +18,6 @@ pub fn run(a: AbiImportArgs) -> Result<i32> {
             let file = zig_abilists.expect("checked");
             let bytes =
                 std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
-            let target = Target::from_arch(&arch)?;
             let zig = crate::toolchain::zig()
                 .map(|z| z.version)
                 .unwrap_or_else(|_| "unknown".into());
@@ -33,7 +32,7 @@ pub fn run(a: AbiImportArgs) -> Result<i32> {
         (_, Some(dir)) => {
             let release = release.expect("clap requires --release with --sysroot");
             catalog().get(&release)?;
-            crate::sysroot::abi_set(dir, &release, &arch)?
+            crate::sysroot::abi_set(dir, &release, target.machine)?
         }
         (Some(dump), None) => {
             let text = std::fs::read_to_string(dump)
@@ -58,5 +57,5 @@ pub fn run(a: AbiImportArgs) -> Result<i32> {
         set.release,
         set.arch
     );
-    Ok(0)
+    Ok(exit::OK)
 }

@@ -1,19 +1,25 @@
 use anyhow::Result;
 
+use super::*;
+use crate::abitag::{BrandReport, Branded};
 use crate::cli::BrandArgs;
 
 pub fn run(a: BrandArgs) -> Result<i32> {
-    for f in crate::check::expand(&a.files) {
-        let changed = crate::abitag::brand(&f)?;
-        println!(
-            "{}: {}",
-            f.display(),
-            if changed {
+    let mut report = BrandReport { files: vec![] };
+    for path in crate::check::expand(&a.files) {
+        let branded = crate::abitag::brand(&path)?;
+        if !a.json {
+            let what = if branded {
                 "branded FreeBSD"
             } else {
                 "already FreeBSD"
-            }
-        );
+            };
+            println!("{}: {what}", path.display());
+        }
+        report.files.push(Branded { path, branded });
     }
-    Ok(0)
+    if a.json {
+        print_json(&report)?;
+    }
+    Ok(exit::OK)
 }

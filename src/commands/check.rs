@@ -4,9 +4,8 @@ use super::*;
 use crate::cli::CheckArgs;
 
 pub fn run(a: CheckArgs) -> Result<i32> {
-    let release = catalog().get(&a.release)?;
-    let target = a.target.as_deref().map(Target::parse).transpose()?;
-    let report = crate::check::run(&a.files, release, a.sysroot.as_deref(), target.as_ref())?;
+    let sysroot = a.libs.sysroot();
+    let report = crate::check::run(&a.files, a.release, sysroot.as_deref(), a.target.as_ref())?;
     if a.json {
         print_json(&report)?;
     } else {

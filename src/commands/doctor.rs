@@ -4,12 +4,11 @@ use super::*;
 use crate::cli::DoctorArgs;
 
 pub fn run(a: DoctorArgs) -> Result<i32> {
-    let (target, release) = resolve(&a.target)?;
-    let report = crate::doctor::run(&target, release, a.sysroot);
+    let report = crate::doctor::run(&a.target.target, a.target.release, a.libs.sysroot());
     if a.json {
         print_json(&report)?;
     } else {
         print!("{report}");
     }
-    Ok(if report.ok() { 0 } else { 1 })
+    Ok(if report.ok() { exit::OK } else { exit::FAILURE })
 }

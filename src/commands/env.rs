@@ -4,16 +4,16 @@ use super::*;
 use crate::cli::EnvArgs;
 
 pub fn run(a: EnvArgs) -> Result<i32> {
-    let (target, release) = resolve(&a.target)?;
     let env = crate::env::compute(
-        &target,
-        release,
-        &libs(&a.libs),
+        &a.target.target,
+        a.target.release,
+        &a.libs.libs(),
         &crate::env::Paths::current()?,
     )?;
-    match a.format {
-        Format::Sh => print!("{}", env.to_sh()),
-        Format::Json => print_json(&env)?,
+    if a.json() {
+        print_json(&env)?;
+    } else {
+        print!("{}", env.to_sh());
     }
-    Ok(0)
+    Ok(exit::OK)
 }

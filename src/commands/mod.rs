@@ -5,21 +5,9 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 
-use crate::cli::{AbiCommand, Cli, Command, Format, LibsArgs, TargetArgs};
-use crate::env::Libs;
-use crate::model::release::{catalog, Release};
-use crate::model::target::Target;
-
-fn resolve(t: &TargetArgs) -> Result<(Target, &'static Release)> {
-    Ok((Target::parse(&t.target)?, catalog().get(&t.release)?))
-}
-
-fn libs(l: &LibsArgs) -> Libs {
-    match &l.sysroot {
-        Some(dir) => Libs::Sysroot(dir.clone()),
-        None => Libs::Stubs,
-    }
-}
+use crate::cli::{AbiCommand, Cli, Command};
+use crate::exit;
+use crate::model::release::catalog;
 
 fn print_json<T: serde::Serialize>(value: &T) -> Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);
@@ -34,6 +22,7 @@ mod doctor;
 mod env;
 mod new;
 mod repro;
+mod schema;
 mod stubs;
 mod sysroot;
 
@@ -48,6 +37,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Check(a) => check::run(a),
         Command::Brand(a) => brand::run(a),
         Command::Sysroot(cmd) => sysroot::run(cmd),
+        Command::Schema(a) => schema::run(a),
         Command::Abi(AbiCommand::Import(a)) => abi::run(a),
     }
 }

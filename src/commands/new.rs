@@ -17,5 +17,5 @@ pub fn run(a: NewArgs) -> Result<i32> {
         );
         println!("next: cd {} && bsdx build", dest.display());
     }
-    Ok(0)
+    Ok(exit::OK)
 }

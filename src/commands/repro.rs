@@ -4,7 +4,7 @@ use super::*;
 use crate::cli::ReproArgs;
 
 pub fn run(a: ReproArgs) -> Result<i32> {
-    let (target, release) = resolve(&a.target)?;
+    let (target, release) = (a.target.target, a.target.release);
     let tmp;
     let work = match &a.work_dir {
         Some(w) => w.clone(),
@@ -18,7 +18,7 @@ pub fn run(a: ReproArgs) -> Result<i32> {
         &work,
         &target,
         release,
-        &libs(&a.libs),
+        &a.libs.libs(),
         &a.cargo_args,
     )?;
     if a.json {
@@ -26,5 +26,9 @@ pub fn run(a: ReproArgs) -> Result<i32> {
     } else {
         print!("{}", report.render());
     }
-    Ok(if report.identical { 0 } else { 1 })
+    Ok(if report.identical {
+        exit::OK
+    } else {
+        exit::FAILURE
+    })
 }

@@ -4,8 +4,7 @@ use super::*;
 use crate::cli::StubsArgs;
 
 pub fn run(a: StubsArgs) -> Result<i32> {
-    let target = Target::from_arch(&a.arch)?;
-    let release = catalog().get(&a.release)?;
+    let (target, release) = (a.target.target, a.target.release);
     if a.list {
         let libs: Vec<_> = release
             .sonames()
@@ -14,11 +13,16 @@ pub fn run(a: StubsArgs) -> Result<i32> {
             .filter(|s| release.library(crate::model::abi::link_name(s)).is_some())
             .collect();
         if a.json {
-            print_json(&libs)?;
+            print_json(&crate::stubs::Available {
+                schema: crate::stubs::SCHEMA,
+                release: release.release.clone(),
+                target: target.triple.to_string(),
+                libraries: libs,
+            })?;
         } else {
             println!("{}", libs.join("\n"));
         }
-        return Ok(0);
+        return Ok(exit::OK);
     }
     let out = a.out.expect("clap requires --out without --list");
     let names = if a.libs.is_empty() {
@@ -43,5 +47,5 @@ pub fn run(a: StubsArgs) -> Result<i32> {
             );
         }
     }
-    Ok(0)
+    Ok(exit::OK)
 }

@@ -1,7 +1,8 @@
 use anyhow::Result;
 
+use super::*;
 use crate::cli::{ExtractArgs, FetchArgs, SysrootCommand};
-use crate::sysroot::{canonical_arch, extract, fetch, Labels, Wanted};
+use crate::sysroot::{extract, fetch, Extracted, Fetched, Labels, Wanted};
 
 pub fn run(cmd: SysrootCommand) -> Result<i32> {
     match cmd {
@@ -11,27 +12,25 @@ pub fn run(cmd: SysrootCommand) -> Result<i32> {
 }
 
 fn extract_command(a: ExtractArgs) -> Result<i32> {
-    let arch = a
-        .arch
-        .map(|g| canonical_arch(&g).map(str::to_string).unwrap_or(g));
     let labels = Labels {
         release: a.release,
-        arch,
+        arch: a.target.map(|t| t.machine.to_string()),
     };
     let source = a.base_txz.display().to_string();
     let marker = extract(&a.base_txz, &a.out, labels, &source, None)?;
     if a.json {
-        let mut value = serde_json::to_value(&marker)?;
-        value["path"] = serde_json::json!(a.out);
-        println!("{}", serde_json::to_string_pretty(&value)?);
+        print_json(&Extracted {
+            path: a.out,
+            marker,
+        })?;
     } else {
         println!("{}", a.out.display());
     }
-    Ok(0)
+    Ok(exit::OK)
 }
 
 fn fetch_command(a: FetchArgs) -> Result<i32> {
-    let want = Wanted::new(&a.release, &a.arch, a.sha256.as_deref())?;
+    let want = Wanted::new(&a.release, a.target.machine, a.sha256.as_deref())?;
     let urls = want.urls_with(a.mirror.as_deref());
     let (path, marker, cached) = fetch(&want, &urls)?;
     if cached {
@@ -41,13 +40,16 @@ fn fetch_command(a: FetchArgs) -> Result<i32> {
         );
     }
     if a.json {
-        let out = serde_json::json!({
-            "path": path, "release": want.release, "arch": want.arch,
-            "sha256": marker.sha256, "url": marker.source, "cached": cached,
-        });
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        print_json(&Fetched {
+            path,
+            release: want.release,
+            arch: want.arch,
+            sha256: marker.sha256,
+            url: marker.source,
+            cached,
+        })?;
     } else {
         println!("{}", path.display());
     }
-    Ok(0)
+    Ok(exit::OK)
 }

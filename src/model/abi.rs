@@ -168,44 +168,48 @@ impl AbiSet {
     }
 }
 
-/// The symbol data files shipped in `stubs/abi/`, by `<release>-<arch>` key.
-const EMBEDDED: &[(&str, &str)] = &[
-    (
-        "13.5-amd64",
-        include_str!("../../stubs/abi/13.5-amd64.json"),
-    ),
-    (
-        "zig-14-libc-amd64",
-        include_str!("../../stubs/abi/zig-14-libc-amd64.json"),
-    ),
-    (
-        "zig-14-libc-arm64",
-        include_str!("../../stubs/abi/zig-14-libc-arm64.json"),
-    ),
-];
+/// The symbol data files shipped in `stubs/abi/`: `<key>.json`, where the
+/// key is what `data/releases.json` names in a release's `symbols`.
+static EMBEDDED: include_dir::Dir<'static> =
+    include_dir::include_dir!("$CARGO_MANIFEST_DIR/stubs/abi");
+
+/// Every embedded data file, by key, each parsed on first use.
+fn files() -> &'static [(&'static str, &'static str, OnceLock<AbiSet>)] {
+    static FILES: OnceLock<Vec<(&'static str, &'static str, OnceLock<AbiSet>)>> = OnceLock::new();
+    FILES.get_or_init(|| {
+        EMBEDDED
+            .files()
+            .filter_map(|f| {
+                let key = f.path().to_str()?.strip_suffix(".json")?;
+                Some((key, f.contents_utf8()?, OnceLock::new()))
+            })
+            .collect()
+    })
+}
 
 /// Look up embedded symbol data by its key (`13.5-amd64`).
 pub fn embedded(key: &str) -> Result<&'static AbiSet> {
-    static CACHE: OnceLock<Vec<(&'static str, AbiSet)>> = OnceLock::new();
-    let all = CACHE.get_or_init(|| {
-        EMBEDDED
-            .iter()
-            .map(|(k, text)| {
-                let set: AbiSet = serde_json::from_str(text)
-                    .unwrap_or_else(|e| panic!("embedded stubs/abi/{k}.json is invalid: {e}"));
-                (*k, set)
-            })
-            .collect()
-    });
-    all.iter()
-        .find(|(k, _)| *k == key)
-        .map(|(_, set)| set)
-        .with_context(|| format!("no embedded symbol data named {key}"))
+    let (k, text, set) = files()
+        .iter()
+        .find(|(k, _, _)| *k == key)
+        .with_context(|| format!("no embedded symbol data named {key} (stubs/abi/{key}.json)"))?;
+    Ok(set.get_or_init(|| {
+        serde_json::from_str(text)
+            .unwrap_or_else(|e| panic!("embedded stubs/abi/{k}.json is invalid: {e}"))
+    }))
 }
 
 /// Bytes of an embedded data file, for cache keys.
 pub fn embedded_text(key: &str) -> Option<&'static str> {
-    EMBEDDED.iter().find(|(k, _)| *k == key).map(|(_, t)| *t)
+    files()
+        .iter()
+        .find(|(k, _, _)| *k == key)
+        .map(|(_, t, _)| *t)
+}
+
+/// The keys of every embedded data file.
+pub fn embedded_keys() -> Vec<&'static str> {
+    files().iter().map(|(k, _, _)| *k).collect()
 }
 
 #[cfg(test)]
@@ -214,7 +218,13 @@ mod tests {
 
     #[test]
     fn every_embedded_file_loads_and_is_normalized() {
-        for (key, text) in EMBEDDED {
+        assert_eq!(
+            embedded_keys().len(),
+            EMBEDDED.files().count(),
+            "every file is JSON"
+        );
+        for key in embedded_keys() {
+            let text = embedded_text(key).unwrap();
             let set = embedded(key).unwrap();
             assert_eq!(set.schema, SCHEMA);
             assert!(!set.libraries.is_empty());
@@ -223,7 +233,7 @@ mod tests {
             assert_eq!(&again, set, "{key} is not normalized");
             assert_eq!(
                 set.write_pretty(),
-                *text,
+                text,
                 "{key} is not in write_pretty layout"
             );
         }

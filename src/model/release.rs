@@ -220,6 +220,25 @@ mod tests {
     }
 
     #[test]
+    fn every_symbol_data_file_is_named_by_a_release() {
+        let named: std::collections::BTreeSet<String> = catalog()
+            .releases
+            .iter()
+            .flat_map(|r| {
+                ["amd64", "arm64"]
+                    .into_iter()
+                    .flat_map(|m| r.symbol_keys(m))
+            })
+            .collect();
+        for key in abi::embedded_keys() {
+            assert!(
+                named.contains(key),
+                "stubs/abi/{key}.json is named by no release in data/releases.json"
+            );
+        }
+    }
+
+    #[test]
     fn every_pin_follows_the_url_forms_and_names_its_machine() {
         let c = catalog();
         for r in &c.releases {

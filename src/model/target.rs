@@ -41,35 +41,31 @@ pub const TARGETS: &[Target] = &[
 ];
 
 impl Target {
+    /// A Rust target triple (`x86_64-unknown-freebsd`) or a FreeBSD machine
+    /// name for it (`amd64`, `arm64`, also `aarch64`, `x86_64`).
     pub fn parse(s: &str) -> Result<Target, Error> {
         TARGETS
             .iter()
             .copied()
-            .find(|t| t.triple == s)
+            .find(|t| {
+                t.triple == s
+                    || t.machine == s
+                    || t.machine_arch == s
+                    || t.triple.split('-').next() == Some(s)
+            })
             .ok_or_else(|| Error::UnknownTarget {
                 given: s.to_string(),
                 known: TARGETS
                     .iter()
-                    .map(|t| t.triple)
+                    .map(|t| format!("{} ({})", t.triple, t.machine))
                     .collect::<Vec<_>>()
                     .join(", "),
             })
     }
 
-    /// Parse a FreeBSD architecture name (`amd64`, `arm64`, `aarch64`, `x86_64`).
+    /// Same as [`Target::parse`]; kept for callers that name an architecture.
     pub fn from_arch(arch: &str) -> Result<Target, Error> {
-        TARGETS
-            .iter()
-            .copied()
-            .find(|t| {
-                t.machine == arch
-                    || t.machine_arch == arch
-                    || t.triple.starts_with(&format!("{arch}-"))
-            })
-            .ok_or_else(|| Error::UnknownTarget {
-                given: arch.to_string(),
-                known: "amd64 (x86_64), arm64 (aarch64)".to_string(),
-            })
+        Target::parse(arch)
     }
 
     /// `CARGO_TARGET_X86_64_UNKNOWN_FREEBSD_` prefix for cargo config variables.
@@ -104,8 +100,14 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            err.contains("x86_64-unknown-freebsd, aarch64-unknown-freebsd"),
+            err.contains("x86_64-unknown-freebsd (amd64), aarch64-unknown-freebsd (arm64)"),
             "{err}"
         );
+        for alias in ["amd64", "x86_64", "x86_64-unknown-freebsd"] {
+            assert_eq!(Target::parse(alias).unwrap().triple, DEFAULT);
+        }
+        for alias in ["arm64", "aarch64", "aarch64-unknown-freebsd"] {
+            assert_eq!(Target::parse(alias).unwrap().machine, "arm64");
+        }
     }
 }

@@ -89,7 +89,7 @@ pub enum SysrootError {
 // ---------------------------------------------------------------- marker
 
 /// `DIR/bsdx-sysroot.json`: what a sysroot directory holds and where from.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Marker {
     pub schema: u32,
     pub release: Option<String>,
@@ -104,7 +104,7 @@ pub struct Marker {
     pub links: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LibraryFile {
     pub file: String,
     /// DT_SONAME (`None` if the ELF file has none or does not parse).
@@ -117,6 +117,28 @@ pub(crate) fn complete(dir: &Path, sha256: &str) -> Option<Marker> {
     let text = std::fs::read_to_string(dir.join(MARKER)).ok()?;
     let marker: Marker = serde_json::from_str(&text).ok()?;
     (marker.sha256 == sha256).then_some(marker)
+}
+
+/// `bsdx sysroot extract --json`: the marker and where the sysroot is.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct Extracted {
+    pub path: std::path::PathBuf,
+    #[serde(flatten)]
+    pub marker: Marker,
+}
+
+/// `bsdx sysroot fetch --json`.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct Fetched {
+    /// The sysroot directory in the cache.
+    pub path: std::path::PathBuf,
+    pub release: String,
+    pub arch: String,
+    pub sha256: String,
+    /// Where the base.txz was downloaded from.
+    pub url: String,
+    /// True when the sysroot was already in the cache.
+    pub cached: bool,
 }
 
 /// What to record as the release and architecture of an extracted base.

@@ -1,0 +1,42 @@
+//! bsdx's exit codes, the same for every subcommand, so scripts can rely on
+//! them (the README lists them).
+//!
+//! | code | meaning |
+//! |---|---|
+//! | 0 | success (`check`: no errors; `repro`: identical) |
+//! | 1 | failure: an error bsdx reports, `check` found errors (`--strict`: or warnings), `repro` found differences, `doctor` found something missing |
+//! | 2 | usage: the command line is wrong (clap) |
+//! | 3 | `check`: an input could not be read as a file |
+//! | 4 | `build`/`repro`: the build succeeded, but `bsdx check` rejects its output for the release |
+//! | N | `build`/`repro`: cargo failed with exit code N (passed through; cargo uses 101) |
+
+use std::fmt;
+
+pub const OK: i32 = 0;
+pub const FAILURE: i32 = 1;
+/// clap's own code for a bad command line.
+pub const USAGE: i32 = 2;
+pub const UNREADABLE: i32 = 3;
+pub const REJECTED: i32 = 4;
+
+/// An error that ends bsdx with a specific exit code (`main` looks for it).
+#[derive(Debug)]
+pub struct Exit {
+    pub code: i32,
+    pub message: String,
+}
+
+impl fmt::Display for Exit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Exit {}
+
+/// The exit code for an error: its [`Exit`] code, else [`FAILURE`].
+pub fn code_of(e: &anyhow::Error) -> i32 {
+    e.chain()
+        .find_map(|c| c.downcast_ref::<Exit>())
+        .map_or(FAILURE, |x| x.code)
+}
