@@ -292,7 +292,7 @@ fn garbage_and_directories() {
         ],
         &[],
     )
-    .failure(2);
+    .failure(3);
     let r = run.json();
     let files = r["files"].as_array().unwrap();
     assert_eq!(files.len(), 5);
@@ -317,8 +317,8 @@ fn garbage_and_directories() {
     bsdx()
         .args(["check", "--release", "9.0", "x"])
         .run()
-        .failure(1)
-        .stderr_has("known releases");
+        .failure(2)
+        .stderr_has("[possible values: 13.5,");
     bsdx().args(["check"]).run().failure(2);
 }
 

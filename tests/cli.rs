@@ -42,3 +42,122 @@ fn readme_table_lists_every_check_code() {
         );
     }
 }
+
+/// Every subcommand path (`["sysroot", "fetch"]`), hidden ones included.
+fn subcommands() -> Vec<Vec<String>> {
+    fn walk(cmd: &clap::Command, path: Vec<String>, out: &mut Vec<Vec<String>>) {
+        out.push(path.clone());
+        for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+            let mut p = path.clone();
+            p.push(sub.get_name().to_string());
+            walk(sub, p, out);
+        }
+    }
+    let mut out = Vec::new();
+    walk(
+        &<bsdx::cli::Cli as clap::CommandFactory>::command(),
+        vec![],
+        &mut out,
+    );
+    out
+}
+
+/// `--help` of every command, as users see it (wrapped at 100 columns).
+#[test]
+fn every_help_text_is_snapshotted() {
+    let paths = subcommands();
+    assert!(paths.len() >= 14, "{paths:?}");
+    for path in paths {
+        let text = bsdx()
+            .args(&path)
+            .args(["--help"])
+            .env("COLUMNS", "100")
+            .run()
+            .success()
+            .stdout();
+        let name = if path.is_empty() {
+            "bsdx".to_string()
+        } else {
+            format!("bsdx-{}", path.join("-"))
+        };
+        insta::assert_snapshot!(format!("help-{name}"), text);
+    }
+    let top = bsdx().args(["--help"]).run().success().stdout();
+    assert!(
+        !top.contains("\n  abi "),
+        "maintainer-only `abi` is hidden from the top-level help"
+    );
+}
+
+/// The JSON Schema of every `--json` output, generated from the types bsdx
+/// prints, is part of the interface: a change shows up here.
+#[test]
+fn every_json_schema_is_snapshotted() {
+    let all = bsdx().args(["schema"]).run().success().json();
+    let names: Vec<&String> = all.as_object().unwrap().keys().collect();
+    assert!(names.len() >= 11, "{names:?}");
+    for (name, schema) in all.as_object().unwrap() {
+        let one = bsdx().args(["schema", name]).run().success().json();
+        assert_eq!(&one, schema, "bsdx schema {name} and bsdx schema agree");
+        insta::assert_json_snapshot!(format!("schema-{name}"), schema);
+    }
+}
+
+/// Top-level keys of `value` are the schema's properties, and every
+/// required one is there.
+#[track_caller]
+fn conforms(value: &serde_json::Value, schema: &serde_json::Value) {
+    let props = schema["properties"].as_object().expect("an object schema");
+    let obj = value
+        .as_object()
+        .unwrap_or_else(|| panic!("not an object: {value}"));
+    for k in obj.keys() {
+        assert!(
+            props.contains_key(k),
+            "`{k}` is not in the schema: {value:#}"
+        );
+    }
+    for r in schema["required"].as_array().into_iter().flatten() {
+        assert!(
+            obj.contains_key(r.as_str().unwrap()),
+            "required `{r}` missing: {value:#}"
+        );
+    }
+}
+
+/// Real `--json` outputs have the shape their schema says.
+#[test]
+fn json_outputs_follow_their_schemas() {
+    let schema = |n: &str| bsdx().args(["schema", n]).run().success().json();
+    let tmp = tempfile::tempdir().unwrap();
+    conforms(
+        &bsdx().args(["env", "--json"]).run().success().json(),
+        &schema("env"),
+    );
+    conforms(
+        &bsdx()
+            .args(["stubs", "--list", "--json"])
+            .run()
+            .success()
+            .json(),
+        &schema("stubs-list"),
+    );
+    let new = bsdx()
+        .args(["new", "demo", "--template", "sysinfo", "--json", "--path"])
+        .arg_path(&tmp.path().join("demo"))
+        .run()
+        .success()
+        .json();
+    conforms(&new, &schema("new"));
+    let doctor = bsdx().args(["doctor", "--json"]).run().json();
+    conforms(&doctor, &schema("doctor"));
+    let text = tmp.path().join("demo/Cargo.toml");
+    let check = bsdx()
+        .args(["check", "--json"])
+        .arg_path(&text)
+        .run()
+        .failure(3)
+        .json();
+    conforms(&check, &schema("check"));
+    conforms(&check["files"][0], &schema("check")["$defs"]["FileReport"]);
+}

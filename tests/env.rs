@@ -209,13 +209,15 @@ fn env_bad_input() {
     bsdx()
         .args(["env", "--target", "x86_64-unknown-linux-gnu"])
         .run()
-        .failure(1)
-        .stderr_has("supported targets: x86_64-unknown-freebsd, aarch64-unknown-freebsd");
+        .failure(2)
+        .stderr_has(
+            "[possible values: x86_64-unknown-freebsd, amd64, aarch64-unknown-freebsd, arm64]",
+        );
     bsdx()
         .args(["env", "--release", "16.0"])
         .run()
-        .failure(1)
-        .stderr_has("known releases:");
+        .failure(2)
+        .stderr_has("[possible values: 13.5, 14.2, 14.3, 14.4, 15.0, 15.1]");
     bsdx()
         .args(["env", "--stubs", "--sysroot", "/x"])
         .run()

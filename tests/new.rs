@@ -123,8 +123,8 @@ fn new_refuses_bad_names_and_existing_files() {
         .args(["new", "x", "--template", "nope"])
         .dir(tmp.path())
         .run()
-        .failure(1)
-        .stderr_has("available templates: bot, sysinfo");
+        .failure(2)
+        .stderr_has("[possible values: bot, sysinfo]");
     let leftovers: Vec<_> = std::fs::read_dir(tmp.path())
         .unwrap()
         .flatten()

@@ -126,14 +126,16 @@ fn stubs_bad_input() {
         .args(["stubs", "--release", "12.4", "--out"])
         .arg_path(&out)
         .run()
-        .failure(1)
-        .stderr_has("known releases: 13.5, 14.2");
+        .failure(2)
+        .stderr_has("[possible values: 13.5, 14.2");
     bsdx()
-        .args(["stubs", "--arch", "mips", "--out"])
+        .args(["stubs", "--target", "mips", "--out"])
         .arg_path(&out)
         .run()
-        .failure(1)
-        .stderr_has("amd64");
+        .failure(2)
+        .stderr_has(
+            "[possible values: x86_64-unknown-freebsd, amd64, aarch64-unknown-freebsd, arm64]",
+        );
     bsdx()
         .args(["stubs", "--lib", "c", "--out"])
         .arg_path(&out)
