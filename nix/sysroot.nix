@@ -25,5 +25,5 @@ runCommand "freebsd-${release}-${arch}-sysroot"
   }
   ''
     export BSDX_CACHE_DIR="$TMPDIR/bsdx-cache"
-    bsdx sysroot extract ${baseTxz} --out "$out" --release ${release} --arch ${arch}
+    bsdx sysroot extract ${baseTxz} --out "$out" --release ${release} --target ${arch}
   ''

@@ -211,10 +211,10 @@ for n, p in data.items():
 want = {(r, a) for r in releases for a in releases[r]}
 if seen != want: fail("sysroots %s != pins %s" % (sorted(seen), sorted(want)))
 '
-  pycheck "sysroot derivations run \`bsdx sysroot extract <pinned base.txz> --out \$out --release R --arch A\`" "$T/pkgs.json" '
+  pycheck "sysroot derivations run \`bsdx sysroot extract <pinned base.txz> --out \$out --release R --target A\`" "$T/pkgs.json" '
 for n, p in data.items():
     if not n.startswith("sysroot-"): continue
-    want = "bsdx sysroot extract %s --out \"$out\" --release %s --arch %s" % (p["base"]["path"], p["release"], p["arch"])
+    want = "bsdx sysroot extract %s --out \"$out\" --release %s --target %s" % (p["base"]["path"], p["release"], p["arch"])
     if want not in p["buildCommand"]: fail("%s: buildCommand lacks %s:\n%s" % (n, want, p["buildCommand"]))
 '
 else
