@@ -133,6 +133,24 @@ mod tests {
     }
 }
 
+/// The `__FreeBSD_version` of an ELF file's NT_FREEBSD_ABI_TAG note, if it has one.
+pub fn read(elf: &goblin::elf::Elf, bytes: &[u8]) -> Option<u32> {
+    let from = |notes: Option<goblin::elf::note::NoteIterator>| {
+        notes?
+            .flatten()
+            .find(|n| n.n_type == NT_FREEBSD_ABI_TAG && n.name == "FreeBSD" && n.desc.len() == 4)
+            .map(|n| {
+                let d: [u8; 4] = n.desc.try_into().expect("length checked");
+                if elf.little_endian {
+                    u32::from_le_bytes(d)
+                } else {
+                    u32::from_be_bytes(d)
+                }
+            })
+    };
+    from(elf.iter_note_headers(bytes)).or_else(|| from(elf.iter_note_sections(bytes, None)))
+}
+
 /// One file `bsdx brand` looked at.
 #[derive(Debug, serde::Serialize, schemars::JsonSchema)]
 pub struct Branded {

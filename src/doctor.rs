@@ -79,6 +79,17 @@ pub fn run(target: &Target, release: &Release, sysroot: Option<PathBuf>) -> Repo
             format!("{} ({})", c.version, c.path.display())
         }),
     ];
+    if let Some(root) = &sysroot {
+        checks.push(match crate::sysroot::ensure_is(root, release) {
+            Ok(found) => Check {
+                name: "sysroot release".into(),
+                ok: true,
+                detail: format!("{} is {}", root.display(), found.describe()),
+                fix: None,
+            },
+            Err(e) => from::<()>("sysroot release", Err(e), |_| String::new()),
+        });
+    }
     checks.push(match sysroot {
         Some(root) => match crate::sysroot::link_dir(&root) {
             Ok(ld) => Check {

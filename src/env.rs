@@ -124,6 +124,8 @@ pub struct CrossEnv {
     /// std is compiled from source (`-Zbuild-std`): the target has no
     /// prebuilt std in this toolchain.
     pub build_std: bool,
+    /// The sysroot's release, as the sysroot itself says (with `--sysroot`).
+    pub sysroot_release: Option<crate::sysroot::SysrootRelease>,
     pub zig: String,
     pub vars: Vec<Var>,
 }
@@ -289,6 +291,10 @@ pub fn compute(target: &Target, release: &Release, libs: &Libs, paths: &Paths) -
         cargo: rust.cargo,
         rust_version: rust.version,
         build_std,
+        sysroot_release: match libs {
+            Libs::Sysroot(p) => Some(crate::sysroot::identify(p)),
+            Libs::Stubs => None,
+        },
         zig: zig.display(),
         vars,
     })
@@ -313,6 +319,9 @@ impl CrossEnv {
                 "prebuilt std"
             }
         );
+        if let Some(s) = &self.sysroot_release {
+            out.push_str(&format!("# sysroot: {}\n", s.describe()));
+        }
         for v in &self.vars {
             out.push_str(&format!(
                 "# {}\nexport {}={}\n",

@@ -29,6 +29,14 @@ pub enum Error {
     #[error("{path} already exists and is not empty; bsdx never writes into a non-empty directory\n  fix: choose another destination (--path / --out), or remove it yourself")]
     NotEmpty { path: PathBuf },
 
+    #[error("the sysroot {sysroot} is {found}, not FreeBSD {wanted}: its libraries would give wrong link results and verdicts\n  fix: {fix}")]
+    SysrootReleaseMismatch {
+        sysroot: PathBuf,
+        wanted: String,
+        found: String,
+        fix: String,
+    },
+
     #[error("path {path} contains whitespace, which cargo cannot carry in RUSTFLAGS\n  fix: set BSDX_CACHE_DIR (or --sysroot) to a path without spaces")]
     WhitespaceInPath { path: PathBuf },
 }

@@ -15,3 +15,4 @@ mod env;
 mod new;
 mod stubs;
 mod sysroot;
+mod sysroot_release;

@@ -34,34 +34,9 @@ pub fn escape(s: &str) -> String {
         .collect()
 }
 
-/// `1404000` -> `14.4`; `1500068` -> `15.0`.
-pub fn release_name(freebsd_version: u32) -> String {
-    format!(
-        "{}.{}",
-        freebsd_version / 100_000,
-        (freebsd_version / 1000) % 100
-    )
-}
-
+/// `__FreeBSD_version` from the file's NT_FREEBSD_ABI_TAG note.
 pub fn abi_tag(elf: &Elf, bytes: &[u8]) -> Option<u32> {
-    let from = |notes: Option<goblin::elf::note::NoteIterator>| {
-        notes?
-            .flatten()
-            .find(|n| {
-                n.n_type == crate::abitag::NT_FREEBSD_ABI_TAG
-                    && n.name == "FreeBSD"
-                    && n.desc.len() == 4
-            })
-            .map(|n| {
-                let d: [u8; 4] = n.desc.try_into().expect("length checked");
-                if elf.little_endian {
-                    u32::from_le_bytes(d)
-                } else {
-                    u32::from_be_bytes(d)
-                }
-            })
-    };
-    from(elf.iter_note_headers(bytes)).or_else(|| from(elf.iter_note_sections(bytes, None)))
+    crate::abitag::read(elf, bytes)
 }
 
 pub fn requirements(elf: &Elf) -> Vec<Requirement> {

@@ -10,9 +10,10 @@ mod elf;
 mod report;
 mod rules;
 
+pub use crate::model::release::release_name;
 pub use base::Base;
 use elf::map;
-pub use elf::{escape, expand, release_name};
+pub use elf::{escape, expand};
 pub use report::{Code, FileReport, Finding, Level, Report, SCHEMA};
 use rules::check_bytes;
 
@@ -100,6 +101,7 @@ pub fn run(
         schema: SCHEMA,
         release: release.release.clone(),
         data: amd64[target_idx].description.clone(),
+        sysroot_release: sysroot.map(crate::sysroot::identify),
         errors: count(Level::Error),
         warnings: count(Level::Warning),
         unreadable: reports.iter().filter(|r| r.unreadable.is_some()).count(),

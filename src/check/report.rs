@@ -63,6 +63,9 @@ pub struct Report {
     pub release: String,
     /// Where the symbol data for `release` came from.
     pub data: String,
+    /// With --sysroot: the release the sysroot itself says it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sysroot_release: Option<crate::sysroot::SysrootRelease>,
     pub files: Vec<FileReport>,
     pub errors: usize,
     pub warnings: usize,
@@ -139,6 +142,9 @@ impl Report {
                 out.push_str(&format!("  not checked: {u}\n"));
             }
         }
+        if let Some(s) = &self.sysroot_release {
+            out.push_str(&format!("sysroot: {}\n", s.describe()));
+        }
         out.push_str(&format!(
             "checked {} file(s) against FreeBSD {}: {} error(s), {} warning(s){}\n",
             self.files.len(),
@@ -180,6 +186,7 @@ pub enum Code {
     MissingSymbolVersion,
     SymbolNotInData,
     HostProvidedSymbols,
+    NotOnRelease,
 }
 
 impl Code {
@@ -203,6 +210,7 @@ impl Code {
         Code::MissingSymbolVersion,
         Code::SymbolNotInData,
         Code::HostProvidedSymbols,
+        Code::NotOnRelease,
     ];
 
     /// The kebab-case name, as in `--json`.
@@ -226,6 +234,7 @@ impl Code {
             Code::MissingSymbolVersion => "missing-symbol-version",
             Code::SymbolNotInData => "symbol-not-in-data",
             Code::HostProvidedSymbols => "host-provided-symbols",
+            Code::NotOnRelease => "not-on-release",
         }
     }
 }

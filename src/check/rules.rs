@@ -6,8 +6,9 @@ use std::path::Path;
 use goblin::elf::{header, Elf};
 
 use super::base::{Base, Lookup};
-use super::elf::{abi_tag, escape, release_name, requirements};
+use super::elf::{abi_tag, escape, requirements};
 use super::report::{Code, FileReport, Finding, Level};
+use crate::model::release::release_name;
 use crate::model::target::{Target, TARGETS};
 
 const BUILD_PATHS: &[&str] = &[
@@ -157,7 +158,7 @@ pub(super) fn check_bytes(
     if let Some(v) = tag {
         r.built_for = Some(release_name(v));
         if v / 1000 > base.release.freebsd_version / 1000 {
-            find(Level::Warning, Code::AbiTagNewer, &v.to_string(), format!("built for FreeBSD {} ({v}), newer than {release}: build with --release {release}", release_name(v)));
+            find(Level::Warning, Code::AbiTagNewer, &v.to_string(), format!("built for FreeBSD {} ({v}), newer than {release}: the kernel of {release} may lack what it expects; rebuild it for FreeBSD {release} (`bsdx build` links the note of the release it builds for)", release_name(v)));
         }
     }
     if osabi == 0 && signs && is_exec {
@@ -190,7 +191,7 @@ pub(super) fn check_bytes(
             if elsewhere.is_empty() {
                 find(Level::Error, Code::NeededNotBase, n, format!("{} is not in FreeBSD base: the host needs a package that provides it (pkg install …), or link it statically", escape(n)));
             } else {
-                find(Level::Error, Code::NeededOtherRelease, n, format!("{} is not in FreeBSD {release}; it exists in FreeBSD {}: build with --release {release} so the right soname is linked", escape(n), elsewhere.join(", ")));
+                find(Level::Error, Code::NeededOtherRelease, n, format!("{} is not in FreeBSD {release}; it exists in FreeBSD {}, the releases this file was linked for: rebuild it for FreeBSD {release} so {release}'s soname is linked", escape(n), elsewhere.join(", ")));
             }
         }
     }
@@ -219,10 +220,32 @@ pub(super) fn check_bytes(
     }
     let mut unknown_libs = std::collections::BTreeSet::new();
     let mut host_provided = Vec::new();
+    // One lookup per (release, requirement): the verdict (`runs_on`) and every
+    // message below are computed from this same table, so they cannot disagree.
+    let found: Vec<Vec<Lookup>> = bases
+        .iter()
+        .map(|b| reqs.iter().map(|req| b.lookup(req, &needed)).collect())
+        .collect();
+    let exporters = |j: usize| -> Vec<&str> {
+        bases
+            .iter()
+            .zip(&found)
+            .filter(|(_, row)| matches!(row[j], Lookup::Found))
+            .map(|(b, _)| b.release.release.as_str())
+            .collect()
+    };
+    // Why each release is left out of `runs_on`.
+    let mut why_not: Vec<Vec<String>> = vec![Vec::new(); bases.len()];
     for (i, b) in bases.iter().enumerate() {
-        let mut ok = needed.iter().all(|n| !n.contains('/') && b.has_soname(n));
-        for req in &reqs {
-            match b.lookup(req, &needed) {
+        for n in &needed {
+            if n.contains('/') {
+                why_not[i].push(format!("DT_NEEDED {} is a path", escape(n)));
+            } else if !b.has_soname(n) {
+                why_not[i].push(format!("{} is not in its base", escape(n)));
+            }
+        }
+        for (j, req) in reqs.iter().enumerate() {
+            match found[i][j] {
                 Lookup::Found => {}
                 Lookup::Unknown => {
                     if i == target_idx {
@@ -240,23 +263,57 @@ pub(super) fn check_bytes(
                     }
                 }
                 Lookup::Missing => {
-                    ok = false;
+                    why_not[i].push(format!("{} is not exported", req.display()));
                     if i != target_idx {
                         continue;
                     }
                     let shown = req.display();
+                    let have = exporters(j);
+                    let elsewhere = match have.first() {
+                        Some(first) => format!(
+                            "FreeBSD {} export it, so this file needs one of those (check it with --release {first}); to run on {release}, rebuild so nothing calls it (C code compiled against Zig's libc headers, which describe FreeBSD 14, may)",
+                            have.join(", ")
+                        ),
+                        None => "no release bsdx knows exports it: it was linked against a library (or stub) that has it, the real ones do not".to_string(),
+                    };
                     let (level, code, message) = match (&req.version, b.exact) {
                         (_, false) => (Level::Warning, Code::SymbolNotInData, format!("{shown} is not in bsdx's symbol data for FreeBSD {release} ({}); check with --sysroot against the real base", base.description)),
-                        (Some(_), true) => (Level::Error, Code::MissingSymbolVersion, format!("FreeBSD {release} does not export {shown}: ld-elf.so.1 will refuse to start it; build with --release {release} (or older)")),
-                        (None, true) => (Level::Error, Code::MissingSymbol, format!("no NEEDED library of FreeBSD {release} exports {shown}: it was linked against a library (or stub) that has it, the real one does not")),
+                        (Some(_), true) => (Level::Error, Code::MissingSymbolVersion, format!("FreeBSD {release} does not export {shown}: ld-elf.so.1 will refuse to start it. {elsewhere}")),
+                        (None, true) => (Level::Error, Code::MissingSymbol, format!("no NEEDED library of FreeBSD {release} exports {shown}: ld-elf.so.1 will refuse to start it. {elsewhere}")),
                     };
                     find(level, code, &shown, message);
                 }
             }
         }
-        if ok && dynamic {
+        if why_not[i].is_empty() && dynamic {
             r.runs_on.push(b.release.release.clone());
         }
+    }
+    for (i, b) in bases.iter().enumerate() {
+        if i == target_idx || why_not[i].is_empty() || !dynamic {
+            continue;
+        }
+        let reasons = &why_not[i];
+        find(
+            Level::Info,
+            Code::NotOnRelease,
+            &b.release.release,
+            format!(
+                "does not run on FreeBSD {}: {}{}",
+                b.release.release,
+                reasons
+                    .iter()
+                    .take(3)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                if reasons.len() > 3 {
+                    format!("; and {} more", reasons.len() - 3)
+                } else {
+                    String::new()
+                }
+            ),
+        );
     }
     if !host_provided.is_empty() {
         let shown: Vec<&str> = host_provided.iter().take(5).map(String::as_str).collect();

@@ -4,7 +4,10 @@ use super::*;
 use crate::cli::CheckArgs;
 
 pub fn run(a: CheckArgs) -> Result<i32> {
-    let sysroot = a.libs.sysroot();
+    let sysroot = match libs_for(&a.libs, a.release)? {
+        crate::env::Libs::Sysroot(dir) => Some(dir),
+        crate::env::Libs::Stubs => None,
+    };
     let report = crate::check::run(&a.files, a.release, sysroot.as_deref(), a.target.as_ref())?;
     if a.json {
         print_json(&report)?;

@@ -97,6 +97,15 @@ pub fn release_names() -> Vec<&'static str> {
     catalog().release_names()
 }
 
+/// `1404000` -> `14.4`; `1500068` -> `15.0`.
+pub fn release_name(freebsd_version: u32) -> String {
+    format!(
+        "{}.{}",
+        freebsd_version / 100_000,
+        (freebsd_version / 1000) % 100
+    )
+}
+
 pub fn catalog() -> &'static Catalog {
     static CATALOG: OnceLock<Catalog> = OnceLock::new();
     CATALOG.get_or_init(|| {

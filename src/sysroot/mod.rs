@@ -19,6 +19,7 @@
 //!   bsdx creates itself (`O_EXCL`, in a fresh staging directory) and links
 //!   it makes between them are written, so nothing is written through a link.
 //! * [`link_dir`]: the directory handed to the linker for `--sysroot DIR`.
+//! * [`release`]: which release a sysroot is, and refusing a mismatch.
 //! * [`libraries`]: the ABI (sonames, symbols) of a sysroot's libraries,
 //!   for `bsdx check --sysroot` and `bsdx abi import --sysroot`.
 
@@ -32,12 +33,14 @@ pub mod fetch;
 pub mod libraries;
 pub mod link_dir;
 pub mod pins;
+pub mod release;
 
 pub use extract::extract;
 pub use fetch::fetch;
 pub use libraries::{abi_set, library_from_elf};
 pub use link_dir::{link_dir, shared_libraries, LinkDir, SharedLib};
 pub use pins::{canonical_arch, lookup, Wanted};
+pub use release::{ensure_is, identify, SysrootRelease};
 
 /// The file that marks a finished sysroot directory.
 pub const MARKER: &str = "bsdx-sysroot.json";
