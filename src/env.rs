@@ -68,13 +68,20 @@ impl Paths {
     }
 }
 
+/// Where cargo's `trim-paths` maps the target directory (and so where bsdx
+/// maps it for C code when cargo does it for Rust).
+pub const TRIMMED_TARGET_DIR: &str = "/cargo/build-dir";
+
 /// The path prefixes bsdx maps to fixed names: rustc's
 /// `--remap-path-prefix` and the C compiler's `-ffile-prefix-map`. Later
 /// entries are more specific (rustc and clang use the last match).
+/// `trim_paths`: cargo's `trim-paths` remaps Rust's paths, so the target
+/// directory gets cargo's name for it.
 pub fn remaps(
     paths: &Paths,
     rust: &toolchain::Rust,
     zig: &toolchain::Zig,
+    trim_paths: bool,
 ) -> Vec<(PathBuf, String)> {
     let mut maps = Vec::new();
     if let Some(home) = current("CARGO_HOME")
@@ -91,7 +98,12 @@ pub fn remaps(
         maps.push((src.clone(), format!("/rustc/{hash}")));
     }
     maps.push((paths.project.clone(), ".".to_string()));
-    maps.push((paths.target_dir.clone(), "/target".to_string()));
+    let target = if trim_paths {
+        TRIMMED_TARGET_DIR
+    } else {
+        "/target"
+    };
+    maps.push((paths.target_dir.clone(), target.to_string()));
     maps
 }
 
@@ -187,20 +199,35 @@ pub fn compute(target: &Target, release: &Release, libs: &Libs, paths: &Paths) -
     }
     flags.push("-C".into());
     flags.push(format!("link-arg={}", abi_tag.display()));
-    let maps = remaps(paths, &rust, &zig);
+    let build_std = matches!(rust.std, StdSource::FromSource(_));
+    // Under -Zbuild-std, RUSTFLAGS are part of std's fingerprint: a project
+    // or target-dir path in them would rebuild std for every project. So
+    // cargo's trim-paths remaps those paths instead, per crate and outside
+    // the fingerprint (unstable like -Zbuild-std; RUSTC_BOOTSTRAP=1 covers
+    // both). With a prebuilt std, stable cargo: remaps in RUSTFLAGS (they
+    // then only rebuild the project's dependencies, not std).
+    let trim_paths = build_std;
+    let maps = remaps(paths, &rust, &zig, trim_paths);
     for (from, to) in &maps {
         check_path(from)?;
-        flags.push(format!("--remap-path-prefix={}={to}", from.display()));
+        if !trim_paths {
+            flags.push(format!("--remap-path-prefix={}={to}", from.display()));
+        }
     }
     let ours = flags.join(" ");
     let mut vars = Vec::new();
     let why_flags = format!(
         "link FreeBSD {} libraries from {}; {} given as files because cargo-zigbuild drops their -l flags; \
-         link the NT_FREEBSD_ABI_TAG note ({}) Zig does not emit; remap build-machine paths for reproducible output",
+         link the NT_FREEBSD_ABI_TAG note ({}) Zig does not emit; {}",
         release.release,
         lib_dir.display(),
         catalog().cargo_zigbuild_filtered.iter().map(|n| format!("lib{n}")).collect::<Vec<_>>().join(", "),
-        release.freebsd_version
+        release.freebsd_version,
+        if trim_paths {
+            "no path remaps here: cargo's trim-paths remaps build-machine paths (CARGO_PROFILE_RELEASE_TRIM_PATHS)"
+        } else {
+            "remap build-machine paths for reproducible output"
+        }
     );
     let merge = |existing: Option<String>, sep: &str, ours: &str| match existing {
         Some(e) if e.contains(ours) => e,
@@ -239,7 +266,7 @@ pub fn compute(target: &Target, release: &Release, libs: &Libs, paths: &Paths) -
     for name in [format!("CFLAGS_{triple}"), format!("CXXFLAGS_{triple}")] {
         vars.push(Var {
             value: merge(current(&name), " ", &cflags),
-            why: "keep build-machine paths (project, target dir, $CARGO_HOME, Zig) out of C objects' debug info".into(),
+            why: "keep build-machine paths (project, target dir, $CARGO_HOME, Zig) out of C objects' debug info (cargo's trim-paths covers Rust only)".into(),
             name,
         });
     }
@@ -260,13 +287,31 @@ pub fn compute(target: &Target, release: &Release, libs: &Libs, paths: &Paths) -
             why: "the cargo that belongs to that rustc".into(),
         });
     }
-    let build_std = matches!(rust.std, StdSource::FromSource(_));
     if build_std {
         if current("RUSTC_BOOTSTRAP").is_none() {
             vars.push(Var { name: "RUSTC_BOOTSTRAP".into(), value: "1".into(), why: format!("no prebuilt std for {} in this toolchain: std is built from source, which needs -Z flags", target.triple) });
         }
         if current("CARGO_UNSTABLE_BUILD_STD").is_none() {
             vars.push(Var { name: "CARGO_UNSTABLE_BUILD_STD".into(), value: "std,panic_abort".into(), why: "the config form of -Zbuild-std=std,panic_abort, so plain `cargo zigbuild --target ...` builds std".into() });
+        }
+    }
+    if trim_paths {
+        if current("CARGO_UNSTABLE_TRIM_PATHS").is_none() {
+            vars.push(Var {
+                name: "CARGO_UNSTABLE_TRIM_PATHS".into(),
+                value: "true".into(),
+                why: "the config form of -Ztrim-paths: lets the release profile set trim-paths (unstable; RUSTC_BOOTSTRAP=1 allows it)".into(),
+            });
+        }
+        if current("CARGO_PROFILE_RELEASE_TRIM_PATHS").is_none() {
+            vars.push(Var {
+                name: "CARGO_PROFILE_RELEASE_TRIM_PATHS".into(),
+                value: "all".into(),
+                why: format!(
+                    "cargo remaps the workspace to ., the target dir to {TRIMMED_TARGET_DIR}, registry sources and std's source to /rustc/<commit> for every crate, \
+                     outside RUSTFLAGS: RUSTFLAGS are part of std's fingerprint under -Zbuild-std, so paths there would rebuild std for every project"
+                ),
+            });
         }
     }
     Ok(CrossEnv {

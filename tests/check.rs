@@ -352,13 +352,19 @@ fn real_freebsd_binaries_from_others_pass() {
             let o = Command::new("npm")
                 .args(["pack", "--silent", spec, "--pack-destination"])
                 .arg(&dir)
-                .output()
-                .expect("npm is needed to fetch real FreeBSD binaries");
-            assert!(
-                o.status.success(),
-                "npm pack {spec}: {}",
-                String::from_utf8_lossy(&o.stderr)
-            );
+                .output();
+            let failed = match &o {
+                Ok(o) if o.status.success() => String::new(),
+                Ok(o) => String::from_utf8_lossy(&o.stderr).trim().to_string(),
+                Err(e) => format!("cannot run npm: {e}"),
+            };
+            if !input_present(
+                failed.is_empty(),
+                &format!("npm pack {spec} failed: {failed} (needs npm and the npm registry; .ci/run runs it)"),
+            ) {
+                return;
+            }
+            let o = o.unwrap();
             let tgz = dir.join(
                 String::from_utf8_lossy(&o.stdout)
                     .trim()

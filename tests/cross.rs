@@ -1,21 +1,55 @@
 //! Real cross builds for x86_64-unknown-freebsd, read back with goblin, and
-//! `bsdx repro` proving them bit-for-bit reproducible.
+//! `bsdx repro` proving them bit-for-bit reproducible. These are the full
+//! tier: `cargo test --locked -- --ignored` (`.ci/run` runs it).
 //!
-//! Projects are created fresh at stable paths under the shared test dir:
-//! bsdx remaps the project and target paths in RUSTFLAGS, so a stable path
-//! keeps cargo's cache of the dependencies valid between runs.
+//! Every build shares one work dir W (`<shared>/repro-work`): `bsdx repro`
+//! builds its two copies in `W/a/<name>` and `W/bb/<name>` with the target
+//! dirs `W/a/target` and `W/bb/target`, and the other stub builds use
+//! `W/a/target` too. With std built from source bsdx keeps project and
+//! target paths out of RUSTFLAGS (cargo's trim-paths remaps them), so std
+//! is compiled once per target dir, not once per project: W/a, W/bb and
+//! the sysroot build's own dir (its `-L` differs). Each build prints the
+//! `Compiling std` lines cargo showed, prefixed `[label]`, for `.ci/run`
+//! to count.
 
 use std::path::{Path, PathBuf};
 
 use crate::support::*;
 
-fn cross_build(project: &Path, target_dir: &Path, extra: &[&str]) -> Run {
-    bsdx()
+/// The work dir every cross build shares.
+fn work() -> PathBuf {
+    shared_dir("repro-work")
+}
+
+/// The target dir of `bsdx repro`'s first build, shared by the stub builds.
+fn a_target() -> PathBuf {
+    work().join("a/target")
+}
+
+/// Print what cargo compiled (for `--nocapture` and `.ci/run`'s std count).
+fn log_compiles(label: &str, run: &Run) -> usize {
+    let err = run.stderr();
+    let compiled: Vec<&str> = err
+        .lines()
+        .map(str::trim_start)
+        .filter(|l| l.starts_with("Compiling "))
+        .collect();
+    for l in compiled.iter().filter(|l| l.starts_with("Compiling std v")) {
+        println!("[{label}] {l}");
+    }
+    println!("[{label}] {} crate(s) compiled", compiled.len());
+    compiled.len()
+}
+
+fn cross_build(label: &str, project: &Path, target_dir: &Path, extra: &[&str]) -> Run {
+    let run = bsdx()
         .args(["build"])
         .args(extra)
         .dir(project)
         .env("CARGO_TARGET_DIR", target_dir)
-        .run()
+        .run();
+    log_compiles(label, &run);
+    run
 }
 
 fn built_binary(run: &Run) -> PathBuf {
@@ -30,9 +64,9 @@ fn built_binary(run: &Run) -> PathBuf {
     path
 }
 
-/// `bsdx new NAME --template T` at `<shared>/<slot>/NAME`, recreated.
-fn new_project(slot: &str, template: &str, name: &str) -> PathBuf {
-    let dest = shared_dir(slot).join(name);
+/// `bsdx new NAME --template T` at `<shared>/src/NAME`, recreated.
+fn new_project(template: &str, name: &str) -> PathBuf {
+    let dest = shared_dir("src").join(name);
     if dest.exists() {
         std::fs::remove_dir_all(&dest).unwrap();
     }
@@ -44,29 +78,49 @@ fn new_project(slot: &str, template: &str, name: &str) -> PathBuf {
     dest
 }
 
-fn repro(project: &Path, work: &str, extra: &[&str]) -> Run {
-    bsdx()
+/// A project written by the test at `<shared>/src/NAME`.
+fn own_project(name: &str) -> PathBuf {
+    let dir = shared_dir("src").join(name);
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    dir
+}
+
+fn repro(label: &str, project: &Path, extra: &[&str]) -> Run {
+    let run = bsdx()
         .args(["repro", "--json", "--work-dir"])
-        .arg_path(&shared_dir(work))
+        .arg_path(&work())
         .args(extra)
         .arg_path(project)
-        .run()
+        .run();
+    log_compiles(label, &run);
+    run
+}
+
+/// `bsdx build` in repro's first copy, right after repro built it there
+/// with the same flags and target dir: cargo has nothing to compile.
+#[track_caller]
+fn rebuild_of_repro_copy(label: &str, name: &str, extra: &[&str]) -> PathBuf {
+    let run = cross_build(label, &work().join("a").join(name), &a_target(), extra).success();
+    let compiled: Vec<String> = run
+        .stderr()
+        .lines()
+        .filter(|l| l.trim_start().starts_with("Compiling "))
+        .map(str::to_string)
+        .collect();
+    assert!(
+        compiled.is_empty(),
+        "bsdx build after bsdx repro in the same copy recompiled {compiled:#?}"
+    );
+    built_binary(&run)
 }
 
 #[test]
+#[ignore = "real cross build (full tier): cargo test --locked -- --ignored"]
 fn sysinfo_example_cross_builds_with_stubs_reproducibly() {
-    let dir = new_project("src-sysinfo", "sysinfo", "sysinfo-probe");
-    let r = repro(&dir, "repro-sysinfo", &["--stubs"]).success().json();
+    let dir = new_project("sysinfo", "sysinfo-probe");
+    let r = repro("sysinfo repro", &dir, &["--stubs"]).success().json();
     assert_eq!(r["identical"], true, "{r:#}");
-    // `bsdx build` in the first copy: the same flags, so nothing rebuilds.
-    let copy = shared_dir("repro-sysinfo").join("a/sysinfo-probe");
-    let run = cross_build(
-        &copy,
-        &shared_dir("repro-sysinfo").join("a/target"),
-        &["--stubs"],
-    )
-    .success();
-    let bin = built_binary(&run);
+    let bin = rebuild_of_repro_copy("sysinfo build", "sysinfo-probe", &["--stubs"]);
     assert!(
         bin.ends_with("x86_64-unknown-freebsd/release/sysinfo-probe"),
         "{}",
@@ -83,13 +137,15 @@ fn sysinfo_example_cross_builds_with_stubs_reproducibly() {
         assert!(needed.iter().any(|n| n == lib), "{lib} not in {needed:?}");
     }
     let text = String::from_utf8_lossy(&std::fs::read(&bin).unwrap()).into_owned();
+    let w = work().display().to_string();
     for leak in [
         "/root/",
         "/home/",
         "/tmp/",
         "/usr/lib/rustlib",
         ".cargo/registry",
-        "repro-sysinfo",
+        "repro-work",
+        &w,
     ] {
         assert!(
             !text.contains(leak),
@@ -99,11 +155,16 @@ fn sysinfo_example_cross_builds_with_stubs_reproducibly() {
 }
 
 #[test]
+#[ignore = "real cross build (full tier): cargo test --locked -- --ignored"]
 fn sysinfo_example_cross_builds_against_a_base_txz_layout() {
-    let tmp = tempfile::tempdir().unwrap();
-    let base = crate::env::fake_base(tmp.path(), &[]);
-    let dir = new_project("src-sysroot", "sysinfo", "sysroot-probe");
+    // A stable sysroot path keeps the -L flag, and so std, the same across
+    // runs; its own target dir keeps W/a/target's std (other -L) intact.
+    let root = shared_dir("sysroot-base");
+    std::fs::remove_dir_all(&root).unwrap();
+    let base = crate::env::fake_base(&root, &[]);
+    let dir = new_project("sysinfo", "sysroot-probe");
     let run = cross_build(
+        "sysroot build",
         &dir,
         &shared_dir("target-sysroot"),
         &["--sysroot", base.to_str().unwrap()],
@@ -114,33 +175,32 @@ fn sysinfo_example_cross_builds_against_a_base_txz_layout() {
 }
 
 #[test]
+#[ignore = "real cross build (full tier): cargo test --locked -- --ignored"]
 fn a_symbol_the_real_library_lacks_fails_at_link_time() {
-    let dir = shared_dir("src-missing-symbol").join("missing-symbol");
-    std::fs::create_dir_all(dir.join("src")).unwrap();
+    let dir = own_project("missing-symbol");
     std::fs::write(dir.join("Cargo.toml"), "[package]\nname = \"missing-symbol\"\nversion = \"0.1.0\"\nedition = \"2021\"\n[workspace]\n").unwrap();
     let main = |sym: &str| {
         format!("#[link(name = \"kvm\")]\nunsafe extern \"C\" {{ fn {sym}() -> i32; }}\nfn main() {{ println!(\"{{}}\", unsafe {{ {sym}() }}); }}\n")
     };
-    let target = shared_dir("target-missing-symbol");
+    let target = a_target();
     std::fs::write(dir.join("src/main.rs"), main("kvm_no_such_function")).unwrap();
-    cross_build(&dir, &target, &["--stubs"])
+    cross_build("missing-symbol build 1", &dir, &target, &["--stubs"])
         .failure(1)
         .stderr_has("kvm_no_such_function");
     // The same program calling a function libkvm.so.7 really exports links.
     std::fs::write(dir.join("src/main.rs"), main("kvm_nlist")).unwrap();
-    let run = cross_build(&dir, &target, &["--stubs"]).success();
+    let run = cross_build("missing-symbol build 2", &dir, &target, &["--stubs"]).success();
     let needed = assert_freebsd_executable(&built_binary(&run), "14.4");
     assert!(needed.iter().any(|n| n == "libkvm.so.7"), "{needed:?}");
 }
 
 #[test]
+#[ignore = "real cross build (full tier): cargo test --locked -- --ignored"]
 fn bot_template_cross_builds_with_zero_extra_flags_reproducibly() {
-    let dir = new_project("src-bot", "bot", "freebsd-bot");
-    let r = repro(&dir, "repro-bot", &[]).success().json();
+    let dir = new_project("bot", "freebsd-bot");
+    let r = repro("bot repro", &dir, &[]).success().json();
     assert_eq!(r["identical"], true, "{r:#}");
-    let copy = shared_dir("repro-bot").join("a/freebsd-bot");
-    let run = cross_build(&copy, &shared_dir("repro-bot").join("a/target"), &[]).success();
-    let bin = built_binary(&run);
+    let bin = rebuild_of_repro_copy("bot build", "freebsd-bot", &[]);
     assert!(
         bin.ends_with("x86_64-unknown-freebsd/release/freebsd-bot"),
         "{}",
@@ -164,9 +224,9 @@ fn bot_template_cross_builds_with_zero_extra_flags_reproducibly() {
 
 /// A build script that embeds its build directory: `bsdx repro` must say so.
 #[test]
+#[ignore = "real cross build (full tier): cargo test --locked -- --ignored"]
 fn a_non_reproducible_project_is_explained() {
-    let dir = shared_dir("src-nonrepro").join("nonrepro");
-    std::fs::create_dir_all(dir.join("src")).unwrap();
+    let dir = own_project("nonrepro");
     std::fs::write(dir.join("Cargo.toml"), "[package]\nname = \"nonrepro\"\nversion = \"0.1.0\"\nedition = \"2021\"\nbuild = \"build.rs\"\n[workspace]\n").unwrap();
     std::fs::write(dir.join("build.rs"), "fn main() { println!(\"cargo:rustc-env=BUILT_IN={}\", std::env::var(\"CARGO_MANIFEST_DIR\").unwrap()); }\n").unwrap();
     std::fs::write(
@@ -174,7 +234,7 @@ fn a_non_reproducible_project_is_explained() {
         "fn main() { println!(\"built in {}\", env!(\"BUILT_IN\")); }\n",
     )
     .unwrap();
-    let run = repro(&dir, "repro-nonrepro", &["--stubs"]).failure(1);
+    let run = repro("nonrepro repro", &dir, &["--stubs"]).failure(1);
     let r = run.json();
     assert_eq!(r["identical"], false);
     let d = &r["binaries"][0]["diff"];
@@ -184,11 +244,12 @@ fn a_non_reproducible_project_is_explained() {
         .iter()
         .map(|s| s.as_str().unwrap())
         .collect();
+    // The first copy's absolute path, as its build script saw it.
+    let copy = std::fs::canonicalize(work()).unwrap().join("a/nonrepro");
+    let copy = copy.to_str().unwrap();
     assert!(
-        first
-            .iter()
-            .any(|s| s.contains("repro-nonrepro/a/nonrepro")),
-        "{first:?}"
+        first.iter().any(|s| s.contains(copy)),
+        "{copy} in {first:?}"
     );
     assert!(
         d["sections"]
@@ -198,13 +259,13 @@ fn a_non_reproducible_project_is_explained() {
             .any(|s| s["name"] == ".rodata"),
         "{d:#}"
     );
-    let text = bsdx()
+    let run = bsdx()
         .args(["repro", "--stubs", "--work-dir"])
-        .arg_path(&shared_dir("repro-nonrepro"))
+        .arg_path(&work())
         .arg_path(&dir)
-        .run()
-        .failure(1)
-        .stdout();
+        .run();
+    log_compiles("nonrepro repro (text)", &run);
+    let text = run.failure(1).stdout();
     assert!(
         text.contains("NOT reproducible")
             && text.contains("section .rodata")
@@ -214,9 +275,15 @@ fn a_non_reproducible_project_is_explained() {
 }
 
 #[test]
+#[ignore = "real cross build (full tier): cargo test --locked -- --ignored"]
 fn bot_template_passes_its_own_tests_natively() {
-    let dir = new_project("src-native", "bot", "native-bot");
-    let out = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+    let dir = new_project("bot", "native-bot");
+    // The cargo running these tests builds for the host; the developer's
+    // flags and toolchain overrides are scrubbed as for bsdx.
+    let mut cargo =
+        std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    scrub(&mut cargo, std::env::vars_os());
+    let out = cargo
         .args(["test", "--locked"])
         .current_dir(&dir)
         .env("CARGO_TARGET_DIR", shared_dir("native"))

@@ -106,6 +106,37 @@ fn env_over_stubs_names_the_four_filtered_libraries_as_files() {
         build_std,
         vars.iter().any(|v| v["name"] == "RUSTC_BOOTSTRAP")
     );
+    // std built from source: RUSTFLAGS are in std's fingerprint, so the
+    // project and target paths are remapped by cargo's trim-paths instead.
+    let project = env["paths"]["project"].as_str().unwrap();
+    let trim = |name: &str| {
+        vars.iter()
+            .find(|v| v["name"] == name)
+            .map(|v| v["value"].clone())
+    };
+    if build_std {
+        assert!(!flags.contains("--remap-path-prefix"), "{flags}");
+        assert!(!flags.contains(&format!("{project}=")), "{flags}");
+        assert_eq!(trim("CARGO_UNSTABLE_TRIM_PATHS"), Some("true".into()));
+        assert_eq!(trim("CARGO_PROFILE_RELEASE_TRIM_PATHS"), Some("all".into()));
+    } else {
+        assert!(
+            flags.contains(&format!("--remap-path-prefix={project}=.")),
+            "{flags}"
+        );
+        assert_eq!(trim("CARGO_PROFILE_RELEASE_TRIM_PATHS"), None);
+    }
+    // C code is remapped by the C flags either way.
+    let cflags = vars
+        .iter()
+        .find(|v| v["name"] == "CFLAGS_x86_64_unknown_freebsd")
+        .unwrap()["value"]
+        .as_str()
+        .unwrap();
+    assert!(
+        cflags.contains(&format!("-ffile-prefix-map={project}=.")),
+        "{cflags}"
+    );
 
     let sh = bsdx().args(["env"]).run().success().stdout();
     assert!(
@@ -248,4 +279,150 @@ fn doctor_names_the_fix_for_each_missing_tool() {
             .all(|c| c["ok"] == true),
         "{report}"
     );
+}
+
+/// A developer's shell full of variables that change bsdx's (or cargo's)
+/// behaviour cannot fail a test: the helper scrubs them. The same
+/// variables given to bsdx deliberately do change its output, so the scrub
+/// is what keeps them out.
+#[test]
+fn the_test_helper_scrubs_a_hostile_shell() {
+    let hostile: &[(&str, &str)] = &[
+        ("RUSTFLAGS", "-C hostile-rustflags"),
+        ("CARGO_ENCODED_RUSTFLAGS", "-Chostile-encoded"),
+        (
+            "CARGO_TARGET_X86_64_UNKNOWN_FREEBSD_RUSTFLAGS",
+            "-C hostile-target",
+        ),
+        (
+            "CARGO_TARGET_AARCH64_UNKNOWN_FREEBSD_RUSTFLAGS",
+            "-C hostile-target",
+        ),
+        ("RUSTC_BOOTSTRAP", "0"),
+        ("CARGO_UNSTABLE_BUILD_STD", "core"),
+        ("CARGO_UNSTABLE_TRIM_PATHS", "false"),
+        ("CARGO_PROFILE_RELEASE_TRIM_PATHS", "none"),
+        ("CFLAGS_x86_64_unknown_freebsd", "-DHOSTILE"),
+        ("CXXFLAGS_x86_64_unknown_freebsd", "-DHOSTILE"),
+        ("CFLAGS_aarch64_unknown_freebsd", "-DHOSTILE"),
+        ("CXXFLAGS_aarch64_unknown_freebsd", "-DHOSTILE"),
+        ("CARGO_TARGET_DIR", "/hostile/target"),
+        ("BSDX_TARGET", "aarch64-unknown-freebsd"),
+        ("BSDX_RELEASE", "13.5"),
+    ];
+    // Not visible in `bsdx env`, but they change the build.
+    let also: &[(&str, &str)] = &[
+        ("RUSTC", "/hostile/rustc"),
+        ("CARGO", "/hostile/cargo"),
+        ("BSDX_SYSROOT", "/hostile/sysroot"),
+        ("BSDX_ZIG", "/hostile/zig"),
+        ("BSDX_MIRROR", "file:///hostile"),
+        ("CARGO_BUILD_TARGET", "x86_64-unknown-linux-gnu"),
+        ("CARGO_BUILD_RUSTFLAGS", "-C hostile"),
+        ("CARGO_PROFILE_RELEASE_STRIP", "false"),
+        ("CARGO_TERM_QUIET", "true"),
+        ("CARGO_INCREMENTAL", "1"),
+        ("RUSTC_WRAPPER", "/hostile/wrapper"),
+        ("SOURCE_DATE_EPOCH", "0"),
+        ("CFLAGS", "-DHOSTILE"),
+        ("CXXFLAGS", "-DHOSTILE"),
+        ("TARGET_CFLAGS", "-DHOSTILE"),
+        ("CC_x86_64_unknown_freebsd", "/hostile/cc"),
+        ("CARGO_ZIGBUILD_ZIG_PATH", "/hostile/zig"),
+    ];
+    for (k, _) in hostile.iter().chain(also) {
+        assert!(scrubbed(k.as_ref()), "{k} is not scrubbed");
+    }
+    for keep in [
+        "PATH",
+        "HOME",
+        "CARGO_HOME",
+        "RUSTUP_HOME",
+        "ZIG_GLOBAL_CACHE_DIR",
+    ] {
+        assert!(!scrubbed(keep.as_ref()), "{keep} is needed");
+    }
+    let shell: Vec<(String, String)> = std::env::vars()
+        .chain(
+            hostile
+                .iter()
+                .chain(also)
+                .map(|(k, v)| (k.to_string(), v.to_string())),
+        )
+        .collect();
+    let env = bsdx_in_env(shell)
+        .args(["env", "--stubs", "--format", "json"])
+        .run()
+        .success()
+        .json();
+    assert_eq!(env["target"], "x86_64-unknown-freebsd");
+    assert_eq!(env["release"], "14.4");
+    assert_eq!(env["libs"], "stubs");
+    let text = env.to_string();
+    assert!(
+        !text.contains("hostile") && !text.contains("HOSTILE"),
+        "{env:#}"
+    );
+    let names: Vec<&str> = env["vars"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"CARGO_TARGET_X86_64_UNKNOWN_FREEBSD_RUSTFLAGS")
+            && !names.contains(&"RUSTFLAGS")
+            && !names.contains(&"CARGO_ENCODED_RUSTFLAGS"),
+        "{names:?}"
+    );
+    if env["build_std"] == true {
+        for v in [
+            "RUSTC_BOOTSTRAP",
+            "CARGO_UNSTABLE_BUILD_STD",
+            "CARGO_UNSTABLE_TRIM_PATHS",
+            "CARGO_PROFILE_RELEASE_TRIM_PATHS",
+        ] {
+            assert!(names.contains(&v), "{v} missing: {names:?}");
+        }
+    }
+
+    // The control: the same variables given to bsdx on purpose.
+    let mut control = bsdx().args(["env", "--stubs", "--format", "json"]);
+    for (k, v) in hostile {
+        control = control.env(k, *v);
+    }
+    let env = control.run().success().json();
+    assert_eq!(env["target"], "aarch64-unknown-freebsd");
+    assert_eq!(env["release"], "13.5");
+    assert_eq!(env["paths"]["target_dir"], "/hostile/target");
+    let names: Vec<&str> = env["vars"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["name"].as_str().unwrap())
+        .collect();
+    for v in [
+        "RUSTC_BOOTSTRAP",
+        "CARGO_UNSTABLE_BUILD_STD",
+        "CARGO_UNSTABLE_TRIM_PATHS",
+        "CARGO_PROFILE_RELEASE_TRIM_PATHS",
+    ] {
+        assert!(!names.contains(&v), "{v} set over the user's: {names:?}");
+    }
+    let enc = env["vars"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == "CARGO_ENCODED_RUSTFLAGS")
+        .expect("the user's CARGO_ENCODED_RUSTFLAGS is joined");
+    assert!(enc["value"]
+        .as_str()
+        .unwrap()
+        .ends_with("\u{1f}-Chostile-encoded"));
+    bsdx()
+        .env("RUSTC", "/hostile/rustc")
+        .args(["env", "--stubs"])
+        .run()
+        .failure(1)
+        .stderr_has("/hostile/rustc");
 }
