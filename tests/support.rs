@@ -474,3 +474,17 @@ fn stub_set() -> &'static Path {
         set
     })
 }
+
+/// `zig` as cargo-zigbuild finds it: `python3 -m ziglang`, else `zig`.
+pub fn zig() -> Command {
+    let py = Command::new("python3")
+        .args(["-m", "ziglang", "version"])
+        .output();
+    if py.is_ok_and(|o| o.status.success()) {
+        let mut c = Command::new("python3");
+        c.args(["-m", "ziglang"]);
+        c
+    } else {
+        Command::new("zig")
+    }
+}

@@ -500,20 +500,6 @@ fn extracted_sysroot_is_used_directly_by_env_and_check() {
     );
 }
 
-/// `zig` as cargo-zigbuild finds it: `python3 -m ziglang`, else `zig`.
-fn zig() -> std::process::Command {
-    let py = std::process::Command::new("python3")
-        .args(["-m", "ziglang", "version"])
-        .output();
-    if py.is_ok_and(|o| o.status.success()) {
-        let mut c = std::process::Command::new("python3");
-        c.args(["-m", "ziglang"]);
-        c
-    } else {
-        std::process::Command::new("zig")
-    }
-}
-
 #[test]
 fn hostile_archives_are_refused_and_nothing_is_written_outside() {
     let tmp = tempfile::tempdir().unwrap();

@@ -7,20 +7,6 @@ use std::process::Command;
 
 use crate::support::*;
 
-/// `zig` as cargo-zigbuild finds it: `python3 -m ziglang`, else `zig`.
-fn zig() -> Command {
-    let py = Command::new("python3")
-        .args(["-m", "ziglang", "version"])
-        .output();
-    if py.is_ok_and(|o| o.status.success()) {
-        let mut c = Command::new("python3");
-        c.args(["-m", "ziglang"]);
-        c
-    } else {
-        Command::new("zig")
-    }
-}
-
 fn run_ok(mut cmd: Command, what: &str) {
     let o = cmd.output().unwrap();
     assert!(
