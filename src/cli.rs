@@ -27,8 +27,9 @@ use crate::model::target::{self, Target};
     propagate_version = true,
     max_term_width = 100,
     after_help = "Exit status: 0 success; 1 failure (errors found, builds differ); 2 usage error; \
-                  3 `check` could not read an input; 4 `build`/`repro` output rejected by `bsdx check`; \
-                  cargo's own code when cargo fails."
+                  3 an input could not be read (`check`, `rcd lint`, `package --inspect`); 4 \
+                  `build`/`repro`/`package`: the binary is rejected by `bsdx check`; cargo's own code \
+                  when cargo fails."
 )]
 pub struct Cli {
     #[command(subcommand)]

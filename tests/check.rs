@@ -7,7 +7,7 @@ use std::process::Command;
 use crate::support::*;
 
 /// `zig` as cargo-zigbuild finds it: `python3 -m ziglang`, else `zig`.
-fn zig() -> Command {
+pub fn zig() -> Command {
     let py = Command::new("python3")
         .args(["-m", "ziglang", "version"])
         .output();
@@ -21,7 +21,7 @@ fn zig() -> Command {
 }
 
 /// Compile C for x86_64-freebsd with extra flags; returns the output path.
-fn cc(dir: &Path, name: &str, source: &str, flags: &[&str]) -> PathBuf {
+pub fn cc(dir: &Path, name: &str, source: &str, flags: &[&str]) -> PathBuf {
     let src = dir.join(format!("{name}.c"));
     std::fs::write(&src, source).unwrap();
     let out = dir.join(name);
@@ -59,7 +59,7 @@ fn codes(report: &serde_json::Value, file: usize) -> Vec<String> {
         .collect()
 }
 
-const HELLO: &str = "#include <stdio.h>\nint main(void) { puts(\"hi\"); return 0; }\n";
+pub const HELLO: &str = "#include <stdio.h>\nint main(void) { puts(\"hi\"); return 0; }\n";
 
 #[test]
 fn abi_tag_present_or_missing() {

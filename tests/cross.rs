@@ -138,6 +138,15 @@ fn bot_template_cross_builds_with_zero_extra_flags_reproducibly() {
     let dir = new_project("src-bot", "bot", "freebsd-bot");
     let r = repro(&dir, "repro-bot", &[]).success().json();
     assert_eq!(r["identical"], true, "{r:#}");
+    // The bot declares a service: its .pkg (bsdx package) is compared too.
+    assert!(
+        r["binaries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|b| b["name"] == "freebsd-bot-0.1.0.pkg"),
+        "{r:#}"
+    );
     let copy = shared_dir("repro-bot").join("a/freebsd-bot");
     let run = cross_build(&copy, &shared_dir("repro-bot").join("a/target"), &[]).success();
     let bin = built_binary(&run);

@@ -13,5 +13,7 @@ mod cli;
 mod cross;
 mod env;
 mod new;
+mod package;
+mod rcd;
 mod stubs;
 mod sysroot;
