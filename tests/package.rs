@@ -12,17 +12,23 @@ use crate::check::{cc, HELLO};
 use crate::support::*;
 
 /// A FreeBSD 14.4 executable (ABI note linked in, EI_OSABI branded), as
-/// `bsdx build` makes them.
-pub fn fixture(dir: &Path, name: &str) -> PathBuf {
-    let env = bsdx()
-        .args(["env", "--json", "--release", "14.4"])
-        .run()
-        .success()
-        .json();
-    let note = env["abi_tag"].as_str().unwrap().to_string();
-    let bin = cc(dir, name, HELLO, &[&note]);
-    bsdx().args(["brand"]).arg_path(&bin).run().success();
-    bin
+/// `bsdx build` makes them; built once per test run.
+pub fn fixture() -> PathBuf {
+    static FIXTURE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    FIXTURE
+        .get_or_init(|| {
+            let dir = shared_dir("package-fixture");
+            let env = bsdx()
+                .args(["env", "--json", "--release", "14.4"])
+                .run()
+                .success()
+                .json();
+            let note = env["abi_tag"].as_str().unwrap().to_string();
+            let bin = cc(&dir, "hello", HELLO, &[&note]);
+            bsdx().args(["brand"]).arg_path(&bin).run().success();
+            bin
+        })
+        .clone()
 }
 
 const MANIFEST: &str = r#"[package]
@@ -91,7 +97,7 @@ fn files_in(dir: &Path) -> Vec<String> {
 #[test]
 fn a_package_reads_back_with_bsdtar_as_pkg_create_would_write_it() {
     let tmp = tempfile::tempdir().unwrap();
-    let bin = fixture(tmp.path(), "hello");
+    let bin = fixture();
     let proj = project(&tmp.path().join("proj"), MANIFEST);
     let out = tmp.path().join("out");
     let r = package(&proj, &bin, &out, &[]).success().json();
@@ -354,7 +360,7 @@ fn a_package_reads_back_with_bsdtar_as_pkg_create_would_write_it() {
 #[test]
 fn the_package_is_bit_reproducible_across_directories() {
     let tmp = tempfile::tempdir().unwrap();
-    let bin = fixture(tmp.path(), "hello");
+    let bin = fixture();
     let a = project(&tmp.path().join("a/hello"), MANIFEST);
     let b = project(&tmp.path().join("build/elsewhere/hello"), MANIFEST);
     let sums = |extra: &[&str], env: Option<&str>| -> Vec<String> {
@@ -401,7 +407,7 @@ fn the_package_is_bit_reproducible_across_directories() {
 #[test]
 fn bad_input_gets_a_clear_error_and_leaves_nothing_behind() {
     let tmp = tempfile::tempdir().unwrap();
-    let bin = fixture(tmp.path(), "hello");
+    let bin = fixture();
     let out = tmp.path().join("out");
     std::fs::create_dir_all(&out).unwrap();
     let plain = "[package]\nname = \"plain\"\nversion = \"0.1.0\"\n";
