@@ -27,8 +27,9 @@ use crate::model::target::{self, Target};
     propagate_version = true,
     max_term_width = 100,
     after_help = "Exit status: 0 success; 1 failure (errors found, builds differ); 2 usage error; \
-                  3 `check` could not read an input; 4 `build`/`repro` output rejected by `bsdx check`; \
-                  cargo's own code when cargo fails."
+                  3 an input could not be read (`check`, `rcd lint`, `package --inspect`); 4 \
+                  `build`/`repro`/`package`: the binary is rejected by `bsdx check`; cargo's own code \
+                  when cargo fails."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -95,6 +96,25 @@ pub enum Command {
     /// Maintain the FreeBSD ABI data files in stubs/abi/ (maintainers).
     #[command(subcommand, hide = true)]
     Abi(AbiCommand),
+    /// Build and write NAME-VERSION.pkg, a FreeBSD package of the declared service.
+    ///
+    /// Builds as `bsdx build` (branded, checked), then writes what `pkg create`
+    /// would: a pax tar (zstd, or xz with --xz) with +COMPACT_MANIFEST,
+    /// +MANIFEST, the binary (/usr/local/bin), the generated rc.d script and
+    /// newsyslog drop-in, config files as *.sample, owned directories, and a
+    /// pre-install script creating the user. The service is declared in
+    /// Cargo.toml [package.metadata.bsdx.service]. Bit-reproducible
+    /// (SOURCE_DATE_EPOCH sets the mtimes). Exit status as `bsdx build`; 4 when
+    /// `bsdx check` rejects the binary (nothing is written). With --inspect,
+    /// reads a package back instead: 0 clean, 1 problems, 3 unreadable.
+    Package(PackageArgs),
+    /// Print the rc.d script generated from the declared service; lint scripts.
+    ///
+    /// `bsdx rcd` prints the script of [package.metadata.bsdx.service] (with
+    /// --out DIR, writes DIR/rc.d/NAME and DIR/newsyslog.conf.d/NAME.conf).
+    /// `bsdx rcd lint FILE…` checks any rc.d script against rc.subr and
+    /// daemon(8).
+    Rcd(RcdArgs),
 }
 
 /// `--target`: a Rust target triple or its FreeBSD machine name.
@@ -301,6 +321,10 @@ pub enum SchemaName {
     Brand,
     SysrootFetch,
     SysrootExtract,
+    Package,
+    PackageInspect,
+    Rcd,
+    RcdLint,
 }
 
 #[derive(Debug, Args)]
@@ -394,6 +418,89 @@ pub struct BrandArgs {
     /// Print {files: [{path, branded}]} as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PackageArgs {
+    /// The Cargo project whose declared service to package (default: the
+    /// current directory).
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    #[command(flatten)]
+    pub libs: LibsArgs,
+    /// Directory to write NAME-VERSION.pkg into.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub out: PathBuf,
+    /// Compress with xz (pkg's older txz format) instead of zstd.
+    #[arg(long)]
+    pub xz: bool,
+    /// Replace an existing NAME-VERSION.pkg.
+    #[arg(long)]
+    pub force: bool,
+    /// Package this FreeBSD binary, already built (for Nix, or CI that built
+    /// it), instead of building; it is still checked against --release.
+    #[arg(long, value_name = "FILE")]
+    pub from_binary: Option<PathBuf>,
+    /// Read FILE.pkg back instead: manifest, members, every sum verified,
+    /// ELF files audited against --release.
+    #[arg(long, value_name = "FILE.pkg", conflicts_with_all = ["from_binary", "force", "xz", "cargo_args"])]
+    pub inspect: Option<PathBuf>,
+    /// Print the result as JSON (schemas: `bsdx schema package`,
+    /// `bsdx schema package-inspect`).
+    #[arg(long)]
+    pub json: bool,
+    /// Extra arguments for cargo (after `--`).
+    #[arg(last = true, value_name = "CARGO_ARGS")]
+    pub cargo_args: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct RcdArgs {
+    #[command(subcommand)]
+    pub command: Option<RcdCommand>,
+    /// The Cargo project (default: the current directory).
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+    /// Write DIR/rc.d/NAME (0755) and DIR/newsyslog.conf.d/NAME.conf instead
+    /// of printing the script.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Replace existing files under --out.
+    #[arg(long, requires = "out")]
+    pub force: bool,
+    /// Print {name, service, script, newsyslog, written} as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RcdCommand {
+    /// Check rc.d scripts against rc.subr, rcorder and daemon(8).
+    ///
+    /// Checks `sh -n` syntax (with /bin/sh, or $BSDX_SH), PROVIDE = file name
+    /// = $name, rcvar, load_rc_config before the defaults, KEYWORD: shutdown,
+    /// REQUIRE: LOGIN for non-root services, and daemon(8) use: -f, -r with
+    /// -P (not -p), -P = pidfile, no procname, no ${name}_user with -u, the
+    /// pid file's directory, the -o log file and -H, no env(1) wrapper. Each
+    /// finding says what to change. Exit status: 0 no errors, 1 errors
+    /// (--strict: or warnings), 3 a file could not be read.
+    Lint(RcdLintArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RcdLintArgs {
+    /// rc.d scripts to check.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Print the report as JSON (schema: `bsdx schema rcd-lint`).
+    #[arg(long)]
+    pub json: bool,
+    /// Fail on warnings too.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 #[derive(Debug, Args)]

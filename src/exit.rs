@@ -6,8 +6,8 @@
 //! | 0 | success (`check`: no errors; `repro`: identical) |
 //! | 1 | failure: an error bsdx reports, `check` found errors (`--strict`: or warnings), `repro` found differences, `doctor` found something missing |
 //! | 2 | usage: the command line is wrong (clap) |
-//! | 3 | `check`: an input could not be read as a file |
-//! | 4 | `build`/`repro`: the build succeeded, but `bsdx check` rejects its output for the release |
+//! | 3 | `check`, `rcd lint`, `package --inspect`: an input could not be read |
+//! | 4 | `build`/`repro`/`package`: the build succeeded (or the binary was given), but `bsdx check` rejects it for the release |
 //! | N | `build`/`repro`: cargo failed with exit code N (passed through; cargo uses 101) |
 
 use std::fmt;

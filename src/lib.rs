@@ -17,6 +17,8 @@ pub mod error;
 pub mod exit;
 pub mod model;
 pub mod new;
+pub mod package;
+pub mod rcd;
 pub mod repro;
 pub mod stubs;
 pub mod sysroot;

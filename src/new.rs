@@ -151,6 +151,20 @@ pub fn create(name: &str, template_name: &str, dest: &Path) -> Result<Created> {
             }
         }
     }
+    // The rc.d script is generated output of the declared service (one
+    // source): write it from the new project's Cargo.toml.
+    if crate::rcd::declares_service(staging.path()) {
+        let project = crate::rcd::load(staging.path())?;
+        let rel = PathBuf::from("rc.d").join(&project.service.name);
+        let out = staging.path().join(&rel);
+        std::fs::create_dir_all(out.parent().expect("rc.d/"))?;
+        std::fs::write(&out, crate::rcd::generate::script(&project.service))?;
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o755))?;
+        if !files.contains(&rel) {
+            files.push(rel);
+        }
+    }
     files.sort();
     if dest.exists() {
         std::fs::remove_dir(dest)

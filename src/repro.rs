@@ -225,10 +225,17 @@ pub fn run(
         eprintln!("bsdx repro: build {} of 2 in {}", i + 1, dir.display());
         // Exactly as `bsdx build`: built, branded, checked.
         let built = crate::build::build_checked(&cross, release, libs, cargo_args, dir)?;
+        // With a declared service, its .pkg (`bsdx package`) is compared too.
+        let sysroot = match libs {
+            Libs::Sysroot(d) => Some(d.as_path()),
+            Libs::Stubs => None,
+        };
+        let pkg = crate::package::for_repro(dir, &built.binaries, target, release, sysroot)?;
         outputs.push(
             built
                 .binaries
                 .into_iter()
+                .chain(pkg)
                 .map(|b| {
                     (
                         b.file_name()

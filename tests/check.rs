@@ -7,7 +7,7 @@ use std::process::Command;
 use crate::support::*;
 
 /// Compile C for x86_64-freebsd with extra flags; returns the output path.
-fn cc(dir: &Path, name: &str, source: &str, flags: &[&str]) -> PathBuf {
+pub fn cc(dir: &Path, name: &str, source: &str, flags: &[&str]) -> PathBuf {
     let src = dir.join(format!("{name}.c"));
     std::fs::write(&src, source).unwrap();
     let out = dir.join(name);
@@ -45,7 +45,7 @@ fn codes(report: &serde_json::Value, file: usize) -> Vec<String> {
         .collect()
 }
 
-const HELLO: &str = "#include <stdio.h>\nint main(void) { puts(\"hi\"); return 0; }\n";
+pub const HELLO: &str = "#include <stdio.h>\nint main(void) { puts(\"hi\"); return 0; }\n";
 
 #[test]
 fn abi_tag_present_or_missing() {

@@ -106,7 +106,7 @@ fn every_json_schema_is_snapshotted() {
 /// Top-level keys of `value` are the schema's properties, and every
 /// required one is there.
 #[track_caller]
-fn conforms(value: &serde_json::Value, schema: &serde_json::Value) {
+pub fn conforms(value: &serde_json::Value, schema: &serde_json::Value) {
     let props = schema["properties"].as_object().expect("an object schema");
     let obj = value
         .as_object()

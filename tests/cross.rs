@@ -200,6 +200,15 @@ fn bot_template_cross_builds_with_zero_extra_flags_reproducibly() {
     let dir = new_project("bot", "freebsd-bot");
     let r = repro("bot repro", &dir, &[]).success().json();
     assert_eq!(r["identical"], true, "{r:#}");
+    // The bot declares a service: its .pkg (bsdx package) is compared too.
+    assert!(
+        r["binaries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|b| b["name"] == "freebsd-bot-0.1.0.pkg"),
+        "{r:#}"
+    );
     let bin = rebuild_of_repro_copy("bot build", "freebsd-bot", &[]);
     assert!(
         bin.ends_with("x86_64-unknown-freebsd/release/freebsd-bot"),

@@ -13,6 +13,8 @@ mod cli;
 mod cross;
 mod env;
 mod new;
+mod package;
+mod rcd;
 mod stubs;
 mod sysroot;
 mod sysroot_release;

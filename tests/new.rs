@@ -19,13 +19,13 @@ fn new_bot_substitutes_the_name_everywhere() {
     let script = std::fs::read_to_string(&rc).unwrap();
     assert!(
         script.contains("/usr/sbin/daemon")
-            && script.contains("-f -r -R ${my_bot_restart_delay} -P ${pidfile}"),
+            && script.contains("-f -r -R ${my_bot_restart_delay} -P ${pidfile} -u ${my_bot_runas}"),
         "{script}"
     );
     assert!(
         script.contains(": ${my_bot_restart_delay:=\"10\"}")
-            && script.contains("-c ${my_bot_config}")
-            && script.contains("-d ${my_bot_db}"),
+            && script.contains("/usr/local/bin/my-bot ${my_bot_args}")
+            && script.contains(": ${my_bot_args:=\"-c /usr/local/etc/my_bot/config.json -d /var/db/my_bot/sqlite.db\"}"),
         "{script}"
     );
     use std::os::unix::fs::PermissionsExt;

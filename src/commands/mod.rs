@@ -34,6 +34,8 @@ mod check;
 mod doctor;
 mod env;
 mod new;
+mod package;
+mod rcd;
 mod repro;
 mod schema;
 mod stubs;
@@ -52,5 +54,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Sysroot(cmd) => sysroot::run(cmd),
         Command::Schema(a) => schema::run(a),
         Command::Abi(AbiCommand::Import(a)) => abi::run(a),
+        Command::Package(a) => package::run(a),
+        Command::Rcd(a) => rcd::run(a),
     }
 }

@@ -15,7 +15,14 @@ pub fn run(a: NewArgs) -> Result<i32> {
             created.template,
             created.files.len()
         );
-        println!("next: cd {} && bsdx build", dest.display());
+        if crate::rcd::declares_service(&dest) {
+            println!(
+                "next: cd {} && bsdx build (or bsdx package: a FreeBSD .pkg of the service)",
+                dest.display()
+            );
+        } else {
+            println!("next: cd {} && bsdx build", dest.display());
+        }
     }
     Ok(exit::OK)
 }

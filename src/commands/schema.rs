@@ -19,6 +19,10 @@ pub fn schema_of(name: SchemaName) -> schemars::Schema {
         SchemaName::Brand => schema_for!(crate::abitag::BrandReport),
         SchemaName::SysrootFetch => schema_for!(crate::sysroot::Fetched),
         SchemaName::SysrootExtract => schema_for!(crate::sysroot::Extracted),
+        SchemaName::Package => schema_for!(crate::package::Packaged),
+        SchemaName::PackageInspect => schema_for!(crate::package::inspect::Inspection),
+        SchemaName::Rcd => schema_for!(crate::rcd::Generated),
+        SchemaName::RcdLint => schema_for!(crate::rcd::Report),
     }
 }
 

@@ -5,4 +5,5 @@
 
 pub mod abi;
 pub mod release;
+pub mod service;
 pub mod target;

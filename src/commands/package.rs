@@ -1,0 +1,89 @@
+use anyhow::{Context, Result};
+
+use super::*;
+use crate::cli::PackageArgs;
+use crate::package::Compression;
+
+pub fn run(a: PackageArgs) -> Result<i32> {
+    let (target, release) = (a.target.target, a.target.release);
+    if let Some(file) = &a.inspect {
+        let report = crate::package::inspect::inspect(file, release)?;
+        if a.json {
+            print_json(&report)?;
+        } else {
+            print!("{}", report.render());
+        }
+        return Ok(report.exit_code());
+    }
+    let cwd = std::env::current_dir()?;
+    let out = cwd.join(&a.out);
+    let dir = std::fs::canonicalize(&a.path)
+        .with_context(|| format!("{} does not exist", a.path.display()))?;
+    let project = crate::rcd::load(&dir)?;
+    let dest = crate::package::output_path(&project, &out);
+    if dest.exists() && !a.force {
+        anyhow::bail!(
+            "{} already exists; bsdx never overwrites an output file\n  fix: pass --force to replace it, or --out another directory",
+            dest.display()
+        );
+    }
+    let sysroot = a.libs.sysroot();
+    let binary = match &a.from_binary {
+        Some(b) => cwd.join(b),
+        None => {
+            // Exactly `bsdx build`, in the project's directory.
+            std::env::set_current_dir(&dir)?;
+            let libs = a.libs.libs();
+            let env = crate::env::compute(&target, release, &libs, &crate::env::Paths::current()?)?;
+            eprintln!(
+                "bsdx: building {} for {} (FreeBSD {}, {})",
+                project.package.name, env.target, env.release, env.libs
+            );
+            let built = crate::build::build_checked(&env, release, &libs, &a.cargo_args, &dir)?;
+            let want = &project.service.binary;
+            built
+                .binaries
+                .iter()
+                .find(|b| b.file_name().is_some_and(|n| n == want.as_str()))
+                .cloned()
+                .with_context(|| {
+                    format!(
+                        "cargo built no binary named {want} (it built: {})\n  fix: set binary = \"…\" in [package.metadata.bsdx.service]",
+                        built
+                            .binaries
+                            .iter()
+                            .filter_map(|b| b.file_name().map(|n| n.to_string_lossy().into_owned()))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                })?
+        }
+    };
+    let compression = if a.xz {
+        Compression::Xz
+    } else {
+        Compression::Zstd
+    };
+    let p = crate::package::from_binary(
+        &project,
+        &binary,
+        &target,
+        release,
+        sysroot.as_deref(),
+        &crate::package::Output {
+            dir: out,
+            compression,
+            force: a.force,
+        },
+    )?;
+    if a.json {
+        print_json(&p)?;
+    } else {
+        eprintln!(
+            "bsdx: {} {} ({}, FreeBSD_version {} = {}; {} bytes, sha256 {})",
+            p.name, p.version, p.abi, p.freebsd_version, p.floor_release, p.size, p.sha256
+        );
+        println!("{}", p.path.display());
+    }
+    Ok(exit::OK)
+}
