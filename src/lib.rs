@@ -18,6 +18,7 @@ pub mod exit;
 pub mod model;
 pub mod new;
 pub mod repro;
+pub mod run;
 pub mod stubs;
 pub mod sysroot;
 pub mod toolchain;

@@ -22,9 +22,11 @@ mod doctor;
 mod env;
 mod new;
 mod repro;
+mod run;
 mod schema;
 mod stubs;
 mod sysroot;
+mod test;
 
 pub fn run(cli: Cli) -> Result<i32> {
     match cli.command {
@@ -39,5 +41,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Sysroot(cmd) => sysroot::run(cmd),
         Command::Schema(a) => schema::run(a),
         Command::Abi(AbiCommand::Import(a)) => abi::run(a),
+        Command::Run(a) => run::run(a),
+        Command::Test(a) => test::run(a),
     }
 }

@@ -19,6 +19,7 @@ pub fn schema_of(name: SchemaName) -> schemars::Schema {
         SchemaName::Brand => schema_for!(crate::abitag::BrandReport),
         SchemaName::SysrootFetch => schema_for!(crate::sysroot::Fetched),
         SchemaName::SysrootExtract => schema_for!(crate::sysroot::Extracted),
+        SchemaName::Run => schema_for!(crate::run::Report),
     }
 }
 
