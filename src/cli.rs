@@ -28,7 +28,8 @@ use crate::model::target::{self, Target};
     max_term_width = 100,
     after_help = "Exit status: 0 success; 1 failure (errors found, builds differ); 2 usage error; \
                   3 `check` could not read an input; 4 `build`/`repro` output rejected by `bsdx check`; \
-                  cargo's own code when cargo fails."
+                  cargo's own code when cargo fails; `run`: the program's own status, 124 on --timeout, \
+                  125 when the VM could not run it."
 )]
 pub struct Cli {
     #[command(subcommand)]

@@ -13,5 +13,6 @@ mod cli;
 mod cross;
 mod env;
 mod new;
+mod run;
 mod stubs;
 mod sysroot;

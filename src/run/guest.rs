@@ -76,7 +76,9 @@ pub fn loader_conf(target: &Target) -> String {
          kern.panic_reboot_wait_time=\"0\"\n\
          debug.debugger_on_panic=\"0\"\n\
          # no boot-time memory test (slow under emulation)\n\
-         hw.memtest.tests=\"0\"\n"
+         hw.memtest.tests=\"0\"\n\
+         # no /boot/entropy on a read-only medium\n\
+         entropy_cache_load=\"NO\"\n"
     )
 }
 
@@ -115,11 +117,16 @@ ulimit -c 0
 cd @MOUNT@ || fail "cannot enter @MOUNT@"
 mkfifo /tmp/.bsdx-out /tmp/.bsdx-err || fail "cannot create the output pipes"
 sed -l 's/^/#bsdx:o:/' </tmp/.bsdx-out &
+out=$!
 sed -l 's/^/#bsdx:e:/' </tmp/.bsdx-err &
+err=$!
 say start
 bsdx_job </dev/null >/tmp/.bsdx-out 2>/tmp/.bsdx-err
 rc=$?
-wait
+# The taggers end when the last writer closes the pipes; a process the
+# program left behind may hold them open, so wait 15 s at most.
+(sleep 15; kill $out $err) >/dev/null 2>&1 &
+wait $out $err
 echo "$rc" >@MOUNT@/@DIR@/out/exit
 say "exit $rc"
 off

@@ -193,7 +193,7 @@ fn inspect(path: &Path, target: &Target, explicit: bool) -> Result<(Program, Tar
     let target = match (found, explicit) {
         (Some(f), false) => f,
         (Some(f), true) if f != *target => bail!(
-            "{} is a {} program, not {}\n  fix: pass --target {} (or leave --target out: bsdx reads it from the file)",
+            "{} is an {} program, not {}\n  fix: pass --target {} (or leave --target out: bsdx reads it from the file)",
             path.display(),
             f.machine,
             target.triple,
@@ -410,10 +410,11 @@ fn boot(qemu: &Path, args: &[std::ffi::OsString], opts: &Options, name: &str) ->
             }
         }
     });
-    let errors = std::thread::spawn(move || {
+    let (etx, erx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
         let mut s = String::new();
         let _ = err.read_to_string(&mut s);
-        s
+        let _ = etx.send(s);
     });
     let mut parser = console::Parser::new();
     let mut summary = Summary::default();
@@ -526,8 +527,12 @@ fn boot(qemu: &Path, args: &[std::ffi::OsString], opts: &Options, name: &str) ->
     }
     let status = child.wait().ok();
     session.status = if killed { None } else { status };
-    let _ = reader.join();
-    session.qemu_messages = errors.join().unwrap_or_default();
+    if !killed {
+        let _ = reader.join();
+    }
+    // QEMU is gone; its stderr ends with it (a helper it started could
+    // keep it open: wait a little, not for ever).
+    session.qemu_messages = erx.recv_timeout(Duration::from_secs(2)).unwrap_or_default();
     session.tail = parser.tail();
     session.summary = summary;
     Ok(session)

@@ -271,7 +271,10 @@ pub const PROBE_X86: &[u8; 512] = include_bytes!("probe_x86.bin");
 /// The command line, quoted for a shell (for `--dry-run` and reports).
 pub fn shell_line(qemu: &Path, args: &[OsString]) -> String {
     let quote = |s: &str| {
-        if !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_=,./:+".contains(&b)) {
+        if !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_=,./:+".contains(&b))
+        {
             s.to_string()
         } else {
             crate::env::sh_quote(s)
