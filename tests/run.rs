@@ -265,7 +265,7 @@ const TOOLS: &[&str] = &[
     "sbin/reboot",
     "usr/bin/env",
     "usr/bin/mkfifo",
-    "usr/bin/sed",
+    "usr/bin/awk",
     "usr/bin/uname",
     "usr/sbin/chown",
     "usr/sbin/chroot",
@@ -1430,4 +1430,125 @@ fn bsdx_test_gives_cargo_the_runner_and_passes_its_status_on() {
         .arg_path(base)
         .run()
         .failure(101);
+}
+
+// ------------------------------------------------------------ the guest script, on this host
+
+/// bsdx's guest script run by this host's `sh`, with STAND-INS for the
+/// FreeBSD commands it calls (mount, mount_msdosfs, reboot, sed -l, …) and
+/// its paths moved into a temporary directory: its own logic (the
+/// protocol's order, tagging stdout and stderr through the pipes, the exit
+/// status in the results area, the quoting of the job) as the console
+/// parser reads it. Not FreeBSD: FreeBSD's sh, init and kernel are not here.
+#[test]
+fn the_guest_scripts_own_logic_runs_under_a_posix_sh() {
+    use bsdx::run::console::{Event, Milestone, Summary};
+    use bsdx::run::guest;
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path();
+    let stub = root.join("stub");
+    std::fs::create_dir_all(&stub).unwrap();
+    for (name, body) in [
+        ("mount", "exit 0".to_string()),
+        ("mount_msdosfs", "exit 0".to_string()),
+        ("umount", "exit 0".to_string()),
+        ("chown", "exit 0".to_string()),
+        ("hostname", "exit 0".to_string()),
+        ("sync", "exit 0".to_string()),
+        (
+            "uname",
+            "[ \"$1\" = -r ] && echo 14.4-RELEASE || echo amd64".to_string(),
+        ),
+        (
+            "reboot",
+            "echo 'Uptime: 1s'; echo 'acpi0: Powering system off'".to_string(),
+        ),
+    ] {
+        let p = stub.join(name);
+        std::fs::write(&p, format!("#!/bin/sh\n{body}\n")).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let target = bsdx::model::target::Target::parse("amd64").unwrap();
+    let r = |p: &str| root.join(p.trim_start_matches('/')).display().to_string();
+    let script = guest::init_script(&target)
+        .replace(
+            "PATH=/bin:/sbin:/usr/bin:/usr/sbin",
+            &format!("PATH={}:/usr/bin:/bin", stub.display()),
+        )
+        .replace("/sbin/reboot -q -p", "reboot")
+        .replace("\tsleep 60\n", "")
+        .replace("(sleep 15;", "(sleep 1;")
+        .replace(" /tmp", &format!(" {}", r("/tmp")))
+        .replace("</tmp", &format!("<{}", r("/tmp")))
+        .replace(">/tmp", &format!(">{}", r("/tmp")))
+        .replace(" /var", &format!(" {}", r("/var")))
+        .replace("/mnt", &r("/mnt"));
+    for d in ["tmp", "var", "mnt/.bsdx/out", "mnt/.bsdx/bin"] {
+        std::fs::create_dir_all(root.join(d)).unwrap();
+    }
+    let program = root.join("mnt/.bsdx/bin/prog");
+    std::fs::write(&program, "#!/bin/sh\necho \"out: $1|$2|$HOME|$USER\"\necho 'err line' >&2\nprintf 'no newline'\nexit 3\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let job = guest::job(&guest::Job {
+        program: "prog".into(),
+        args: vec!["it's".into(), "two words".into()],
+        env: vec![],
+        root: true,
+    })
+    .replace("/mnt", &r("/mnt"));
+    std::fs::write(root.join("mnt/.bsdx/job"), job).unwrap();
+    let init = root.join("init");
+    std::fs::write(&init, script).unwrap();
+    let o = Command::new("sh").arg(&init).output().unwrap();
+    let console = o.stdout;
+    let (s, events, _) = Summary::of_log(&console);
+    let text = String::from_utf8_lossy(&console);
+    assert!(
+        o.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(s.exit, Some(3), "{text}");
+    assert!(s.shutdown && s.guest_error.is_none(), "{text}");
+    let out: Vec<&Event> = events
+        .iter()
+        .filter(|e| matches!(e, Event::Stdout(_) | Event::Stderr(_)))
+        .collect();
+    assert!(
+        out.contains(&&Event::Stdout("out: it's|two words|/tmp/home|root".into())),
+        "{text}"
+    );
+    assert!(out.contains(&&Event::Stderr("err line".into())), "{text}");
+    assert!(out.contains(&&Event::Stdout("no newline".into())), "{text}");
+    let order: Vec<String> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Milestone(Milestone::Guest { .. }) => Some("hello".into()),
+            Event::Milestone(Milestone::Started) => Some("start".into()),
+            Event::Exit(c) => Some(format!("exit {c}")),
+            Event::Milestone(Milestone::PoweringOff) => Some("poweroff".into()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(order, ["hello", "start", "exit 3", "poweroff"], "{text}");
+    // Every program line came before the exit line.
+    let exit_at = text.find("#bsdx:exit 3").unwrap();
+    assert!(
+        text.rfind("#bsdx:o:").unwrap() < exit_at && text.rfind("#bsdx:e:").unwrap() < exit_at,
+        "{text}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(root.join("mnt/.bsdx/out/exit")).unwrap(),
+        "3\n"
+    );
+    // A program killed by a signal: sh reports 128+N.
+    std::fs::write(&program, "#!/bin/sh\nkill -SEGV $$\n").unwrap();
+    for f in [".bsdx-out", ".bsdx-err"] {
+        std::fs::remove_file(root.join("tmp").join(f)).unwrap(); // a fresh tmpfs in the guest
+    }
+    let o = Command::new("sh").arg(&init).output().unwrap();
+    let (s, _, _) = Summary::of_log(&o.stdout);
+    assert_eq!(s.exit, Some(139), "{}", String::from_utf8_lossy(&o.stdout));
 }

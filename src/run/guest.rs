@@ -116,9 +116,11 @@ hostname bsdx 2>/dev/null
 ulimit -c 0
 cd @MOUNT@ || fail "cannot enter @MOUNT@"
 mkfifo /tmp/.bsdx-out /tmp/.bsdx-err || fail "cannot create the output pipes"
-sed -l 's/^/#bsdx:o:/' </tmp/.bsdx-out &
+# One tagger per stream: every line (a last one without its newline too)
+# becomes one complete console line, written at once.
+awk '{ print "#bsdx:o:" $0; fflush() }' </tmp/.bsdx-out &
 out=$!
-sed -l 's/^/#bsdx:e:/' </tmp/.bsdx-err &
+awk '{ print "#bsdx:e:" $0; fflush() }' </tmp/.bsdx-err &
 err=$!
 say start
 bsdx_job </dev/null >/tmp/.bsdx-out 2>/tmp/.bsdx-err
