@@ -349,6 +349,19 @@ pub fn run(mut opts: Options, explicit_target: bool) -> Result<Report> {
     if let (Accel::Tcg, Some(why), false) = (accel, &accel_note, opts.quiet) {
         eprintln!("bsdx: note: {why}: using QEMU's software emulation (TCG), so FreeBSD takes a while to boot");
     }
+    if !opts.quiet && !opts.console {
+        eprintln!(
+            "bsdx: booting FreeBSD {} {} ({}, {} MiB, {} CPUs; --console shows the boot)",
+            opts.release,
+            target.machine,
+            match accel {
+                Accel::Kvm => "KVM",
+                Accel::Tcg => "TCG",
+            },
+            opts.memory_mb,
+            opts.cpus
+        );
+    }
     let session = boot(&qemu_path, &args, &opts, &name)?;
     let log = run_dir.path().join("console.log");
     std::fs::write(&log, &session.log).ok();
