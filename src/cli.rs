@@ -29,7 +29,8 @@ use crate::model::target::{self, Target};
     after_help = "Exit status: 0 success; 1 failure (errors found, builds differ); 2 usage error; \
                   3 an input could not be read (`check`, `rcd lint`, `package --inspect`); 4 \
                   `build`/`repro`/`package`: the binary is rejected by `bsdx check`; cargo's own code \
-                  when cargo fails."
+                  when cargo fails; `run`: the program's own status, 124 on --timeout, 125 when the VM \
+                  could not run it."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -115,6 +116,27 @@ pub enum Command {
     /// `bsdx rcd lint FILE…` checks any rc.d script against rc.subr and
     /// daemon(8).
     Rcd(RcdArgs),
+    /// Run a FreeBSD program in a FreeBSD VM (QEMU), unattended.
+    ///
+    /// Boots the real kernel and base of --release (kernel.txz and base.txz,
+    /// fetched once and verified, or --kernel-txz/--base-txz), runs BINARY
+    /// with ARGS as an unprivileged user (--root: as root) in the program's
+    /// own directory /mnt, streams its stdout and stderr, powers the VM off
+    /// and exits with the program's exit status (128+N for signal N). A
+    /// program the loader refuses is shown with the `bsdx check` finding that
+    /// predicts it. Exit status: the program's; 124 --timeout passed; 125
+    /// the VM could not run it (QEMU missing or failing, a kernel panic, a
+    /// boot that stopped, no exit status); 1 or 2 for bsdx's own errors.
+    Run(RunArgs),
+    /// Run a crate's tests on FreeBSD: `cargo zigbuild test` with each test
+    /// binary run through `bsdx run`.
+    ///
+    /// Builds with the `bsdx env` environment plus CARGO_TARGET_<T>_RUNNER
+    /// (what `bsdx env --runner` prints), so cargo boots one FreeBSD VM per
+    /// test binary, with the package directory copied to /mnt, and reports
+    /// the tests' pass/fail as cargo does. The VM options are passed to each
+    /// `bsdx run` through their BSDX_* variables. Exit status: cargo's.
+    Test(TestArgs),
 }
 
 /// `--target`: a Rust target triple or its FreeBSD machine name.
@@ -196,6 +218,10 @@ pub struct EnvArgs {
     /// Old spelling of --json (`--format json`).
     #[arg(long, value_enum, hide = true)]
     pub format: Option<Format>,
+    /// Also export CARGO_TARGET_<T>_RUNNER, so `cargo test`/`cargo run`
+    /// for the target run each binary in a FreeBSD VM (`bsdx run`).
+    #[arg(long)]
+    pub runner: bool,
 }
 
 impl EnvArgs {
@@ -325,6 +351,7 @@ pub enum SchemaName {
     PackageInspect,
     Rcd,
     RcdLint,
+    Run,
 }
 
 #[derive(Debug, Args)]
@@ -526,6 +553,126 @@ pub struct AbiImportArgs {
     /// Replace --out if it exists.
     #[arg(long)]
     pub force: bool,
+}
+
+/// `bsdx run --release`: a release of data/releases.json, or (with
+/// --kernel-txz and --base-txz) any `X.Y`.
+fn run_release_parser() -> impl TypedValueParser<Value = String> {
+    clap::builder::NonEmptyStringValueParser::new().try_map(|s: String| {
+        let ok = s.split_once('.').is_some_and(|(a, b)| {
+            [a, b]
+                .iter()
+                .all(|p| !p.is_empty() && p.len() <= 4 && p.bytes().all(|c| c.is_ascii_digit()))
+        });
+        if ok {
+            Ok(s)
+        } else {
+            Err(format!(
+                "`{s}` is not a FreeBSD release like 14.4; known releases: {}",
+                release_names().join(", ")
+            ))
+        }
+    })
+}
+
+/// How the FreeBSD VM runs (`bsdx run`, and `bsdx test` for each binary).
+#[derive(Debug, Clone, Args)]
+pub struct VmArgs {
+    /// Give up after this many seconds, boot included (exit status 124).
+    #[arg(long, env = "BSDX_RUN_TIMEOUT", default_value_t = crate::run::DEFAULT_TIMEOUT, value_name = "SECONDS")]
+    pub timeout: u64,
+    /// Copy DIR into the guest at /mnt, the program's working directory
+    /// (not copied back; `target/`-like caches and .git are left out).
+    #[arg(long, env = "BSDX_RUN_MOUNT", value_name = "DIR")]
+    pub mount: Option<PathBuf>,
+    /// Run the program as root instead of FreeBSD's unprivileged `tests`
+    /// user (uid 977).
+    #[arg(long, env = "BSDX_RUN_ROOT")]
+    pub root: bool,
+    /// Set NAME=VALUE in the program's environment, or pass NAME on from
+    /// here; repeatable. RUST_*, CARGO_PKG_* and NEXTEST_* are passed on
+    /// always; nothing else is.
+    #[arg(long = "env", value_name = "NAME[=VALUE]")]
+    pub env: Vec<String>,
+    /// KVM or software emulation; auto uses KVM when a probe guest really
+    /// runs on /dev/kvm.
+    #[arg(long, value_enum, env = "BSDX_ACCEL", default_value = "auto")]
+    pub accel: crate::run::qemu::AccelChoice,
+    /// Guest memory in MiB.
+    #[arg(
+        long,
+        env = "BSDX_RUN_MEMORY",
+        default_value_t = 1024,
+        value_name = "MB"
+    )]
+    pub memory: u32,
+    /// Guest CPUs.
+    #[arg(long, env = "BSDX_RUN_CPUS", default_value_t = 2, value_name = "N")]
+    pub cpus: u32,
+    /// Boot this kernel.txz instead of fetching the release's.
+    #[arg(long, env = "BSDX_KERNEL_TXZ", value_name = "FILE")]
+    pub kernel_txz: Option<PathBuf>,
+    /// Use this base.txz instead of fetching the release's pinned one.
+    #[arg(long, env = "BSDX_BASE_TXZ", value_name = "FILE")]
+    pub base_txz: Option<PathBuf>,
+    /// The lock file recording kernel.txz hashes on first use (default:
+    /// bsdx.lock at the Cargo workspace root, or here).
+    #[arg(long, env = "BSDX_RUN_LOCK", value_name = "FILE")]
+    pub lock: Option<PathBuf>,
+    /// Download from these mirrors (as `bsdx sysroot fetch --mirror`).
+    #[arg(long, env = "BSDX_MIRROR", value_name = "URLS")]
+    pub mirror: Option<String>,
+    /// Copy the whole serial console (loader, kernel, guest) to stderr.
+    #[arg(long, env = "BSDX_RUN_CONSOLE")]
+    pub console: bool,
+    /// Print none of bsdx's own progress, only failures.
+    #[arg(long, short, env = "BSDX_RUN_QUIET")]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// FreeBSD release to boot: one of data/releases.json's; with
+    /// --kernel-txz and --base-txz, any X.Y (a label).
+    #[arg(long, env = "BSDX_RELEASE", default_value = default_release(), value_parser = run_release_parser())]
+    pub release: String,
+    /// The machine: a Rust target triple, or amd64/arm64 (default: the
+    /// program's own, read from the file).
+    #[arg(long, env = "BSDX_TARGET", value_parser = target_parser(), alias = "arch")]
+    pub target: Option<Target>,
+    #[command(flatten)]
+    pub vm: VmArgs,
+    /// Print a report as JSON on stdout (schema: `bsdx schema run`); the
+    /// program's output is in it instead of streamed.
+    #[arg(long)]
+    pub json: bool,
+    /// Fetch, build the media and the data disk, print the QEMU command
+    /// line; do not boot.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// The FreeBSD program.
+    #[arg(value_name = "BINARY")]
+    pub binary: PathBuf,
+    /// Its arguments (after BINARY, or after `--`).
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "ARGS"
+    )]
+    pub args: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    #[command(flatten)]
+    pub libs: LibsArgs,
+    #[command(flatten)]
+    pub vm: VmArgs,
+    /// Arguments for `cargo zigbuild test` (after `--`), e.g. `-- --lib -- --nocapture`.
+    #[arg(last = true, value_name = "CARGO_TEST_ARGS")]
+    pub cargo_args: Vec<String>,
 }
 
 #[cfg(test)]

@@ -15,6 +15,10 @@ use crate::toolchain::{self, StdSource};
 pub struct Check {
     pub name: String,
     pub ok: bool,
+    /// Only `bsdx run` and `bsdx test` need it (a missing one does not fail
+    /// the doctor).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub run_only: bool,
     pub detail: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fix: Option<String>,
@@ -30,7 +34,7 @@ pub struct Report {
 
 impl Report {
     pub fn ok(&self) -> bool {
-        self.checks.iter().all(|c| c.ok)
+        self.checks.iter().all(|c| c.ok || c.run_only)
     }
 }
 
@@ -39,18 +43,21 @@ fn from<T>(name: &str, r: Result<T, Error>, detail: impl FnOnce(&T) -> String) -
         Ok(v) => Check {
             name: name.into(),
             ok: true,
+            run_only: false,
             detail: detail(&v),
             fix: None,
         },
         Err(Error::MissingTool { why, fix, .. }) => Check {
             name: name.into(),
             ok: false,
+            run_only: false,
             detail: why,
             fix: Some(fix),
         },
         Err(e) => Check {
             name: name.into(),
             ok: false,
+            run_only: false,
             detail: e.to_string(),
             fix: None,
         },
@@ -86,6 +93,7 @@ pub fn run(target: &Target, release: &Release, sysroot: Option<PathBuf>) -> Repo
                 ok: true,
                 detail: format!("{} is {}", root.display(), found.describe()),
                 fix: None,
+                run_only: false,
             },
             Err(e) => from::<()>("sysroot release", Err(e), |_| String::new()),
         });
@@ -95,6 +103,7 @@ pub fn run(target: &Target, release: &Release, sysroot: Option<PathBuf>) -> Repo
             Ok(ld) => Check {
                 name: "libraries".into(),
                 ok: true,
+                run_only: false,
                 detail: format!(
                     "sysroot {}: {} shared libraries usable for linking",
                     root.display(),
@@ -105,6 +114,7 @@ pub fn run(target: &Target, release: &Release, sysroot: Option<PathBuf>) -> Repo
             Err(e) => Check {
                 name: "libraries".into(),
                 ok: false,
+                run_only: false,
                 detail: format!("{e:#}"),
                 fix: None,
             },
@@ -112,6 +122,7 @@ pub fn run(target: &Target, release: &Release, sysroot: Option<PathBuf>) -> Repo
         None => Check {
             name: "libraries".into(),
             ok: true,
+            run_only: false,
             detail: format!(
                 "no --sysroot: stubs for FreeBSD {} ({}) are generated with zig on first use",
                 release.release,
@@ -120,12 +131,40 @@ pub fn run(target: &Target, release: &Release, sysroot: Option<PathBuf>) -> Repo
             fix: None,
         },
     });
+    checks.extend(run_checks(target));
     Report {
         schema: 1,
         target: target.triple.into(),
         release: release.release.clone(),
         checks,
     }
+}
+
+/// What `bsdx run` and `bsdx test` need: QEMU, mtools, xorriso and (arm64)
+/// EFI firmware, each with its Debian package.
+fn run_checks(target: &Target) -> Vec<Check> {
+    use crate::run::tools;
+    let mut checks: Vec<Check> = tools::all(target)
+        .iter()
+        .map(|t| {
+            from(t.name, tools::find(t), |p| {
+                format!("{} ({})", p.display(), t.purpose)
+            })
+        })
+        .collect();
+    if target.machine != "amd64" {
+        let qemu = tools::find(&tools::qemu(target)).ok();
+        checks.push(from(
+            "EFI firmware",
+            tools::firmware(qemu.as_deref()),
+            |p| format!("{} (boots FreeBSD's loader.efi)", p.display()),
+        ));
+    }
+    for c in &mut checks {
+        c.run_only = true;
+        c.name = format!("run: {}", c.name);
+    }
+    checks
 }
 
 impl fmt::Display for Report {
@@ -143,6 +182,9 @@ impl fmt::Display for Report {
                 c.name,
                 c.detail
             )?;
+            if c.run_only && !c.ok {
+                writeln!(f, "      (only `bsdx run` and `bsdx test` need it)")?;
+            }
             if let Some(fix) = &c.fix {
                 writeln!(f, "      fix: {fix}")?;
             }

@@ -345,6 +345,31 @@ pub fn compute(target: &Target, release: &Release, libs: &Libs, paths: &Paths) -
     })
 }
 
+/// `bsdx env --runner` (a separate addition to [`compute`]): cargo runs
+/// every binary for the target through `bsdx run`, in a FreeBSD VM, with
+/// the package directory copied to the guest. A runner you set yourself is
+/// kept.
+pub fn runner_var(target: &Target, release: &Release) -> Result<Var> {
+    let name = format!("{}RUNNER", target.cargo_env_prefix());
+    if let Some(yours) = current(&name) {
+        return Ok(Var {
+            name,
+            value: yours,
+            why: "already set here: kept (unset it for `bsdx run`)".into(),
+        });
+    }
+    let value =
+        crate::run::runner_command(&release.release, target, &["--mount".into(), ".".into()])?;
+    Ok(Var {
+        name,
+        value,
+        why: format!(
+            "cargo test/run for {} start each binary in a FreeBSD {} VM (`bsdx run`), the package directory copied to /mnt",
+            target.triple, release.release
+        ),
+    })
+}
+
 /// Quote for POSIX sh.
 pub fn sh_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))

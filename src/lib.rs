@@ -20,6 +20,7 @@ pub mod new;
 pub mod package;
 pub mod rcd;
 pub mod repro;
+pub mod run;
 pub mod stubs;
 pub mod sysroot;
 pub mod toolchain;

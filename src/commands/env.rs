@@ -4,12 +4,16 @@ use super::*;
 use crate::cli::EnvArgs;
 
 pub fn run(a: EnvArgs) -> Result<i32> {
-    let env = crate::env::compute(
+    let mut env = crate::env::compute(
         &a.target.target,
         a.target.release,
         &libs_for(&a.libs, a.target.release)?,
         &crate::env::Paths::current()?,
     )?;
+    if a.runner {
+        env.vars
+            .push(crate::env::runner_var(&a.target.target, a.target.release)?);
+    }
     if a.json() {
         print_json(&env)?;
     } else {

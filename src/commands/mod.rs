@@ -37,9 +37,11 @@ mod new;
 mod package;
 mod rcd;
 mod repro;
+mod run;
 mod schema;
 mod stubs;
 mod sysroot;
+mod test;
 
 pub fn run(cli: Cli) -> Result<i32> {
     match cli.command {
@@ -56,5 +58,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Abi(AbiCommand::Import(a)) => abi::run(a),
         Command::Package(a) => package::run(a),
         Command::Rcd(a) => rcd::run(a),
+        Command::Run(a) => run::run(a),
+        Command::Test(a) => test::run(a),
     }
 }

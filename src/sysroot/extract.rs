@@ -99,15 +99,15 @@ fn summarize(marker: &Marker, name: &str, out: &Path) {
 }
 
 /// A reader that hashes and counts what passes through it.
-pub(super) struct Tally<R> {
+pub(crate) struct Tally<R> {
     inner: R,
     hasher: Sha256,
     bar: ProgressBar,
-    pub(super) bytes: u64,
+    pub(crate) bytes: u64,
 }
 
 impl<R: Read> Tally<R> {
-    pub(super) fn new(inner: R, bar: ProgressBar) -> Self {
+    pub(crate) fn new(inner: R, bar: ProgressBar) -> Self {
         Tally {
             inner,
             hasher: Sha256::new(),
@@ -116,7 +116,7 @@ impl<R: Read> Tally<R> {
         }
     }
 
-    pub(super) fn hex(&self) -> String {
+    pub(crate) fn hex(&self) -> String {
         format!("{:x}", self.hasher.clone().finalize())
     }
 }
@@ -132,7 +132,7 @@ impl<R: Read> Read for Tally<R> {
 }
 
 /// A progress bar on stderr when it is a terminal, else a hidden one.
-pub(super) fn progress(len: u64, message: &str) -> ProgressBar {
+pub(crate) fn progress(len: u64, message: &str) -> ProgressBar {
     if !io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
@@ -308,7 +308,7 @@ fn remember_link(
 }
 
 /// A member's path as components; refuses absolute paths and `..`.
-fn normalize(raw: &[u8]) -> Result<Vec<String>, &'static str> {
+pub(crate) fn normalize(raw: &[u8]) -> Result<Vec<String>, &'static str> {
     let text = String::from_utf8_lossy(raw);
     if text.starts_with('/') {
         return Err("has an absolute path");
@@ -325,7 +325,7 @@ fn normalize(raw: &[u8]) -> Result<Vec<String>, &'static str> {
 }
 
 /// `dir` joined with the relative link `target`; `None` if it climbs out.
-fn join_inside(dir: &[String], target: &str) -> Option<Vec<String>> {
+pub(crate) fn join_inside(dir: &[String], target: &str) -> Option<Vec<String>> {
     let mut out = dir.to_vec();
     for c in target.split('/') {
         match c {
@@ -450,7 +450,7 @@ fn resolve<'a>(m: &'a Members, path: &str) -> Option<&'a str> {
 }
 
 /// An archive's member name, printable on a terminal.
-fn escape(raw: &[u8]) -> String {
+pub(crate) fn escape(raw: &[u8]) -> String {
     String::from_utf8_lossy(raw).escape_debug().to_string()
 }
 

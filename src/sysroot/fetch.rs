@@ -91,8 +91,9 @@ enum Attempt {
 }
 
 /// The first of `urls` that yields the wanted file, verified, in a
-/// temporary file in `dir` (deleted when dropped).
-fn download(
+/// temporary file in `dir` (deleted when dropped). Also how `bsdx run`
+/// fetches kernel.txz and base.txz.
+pub(crate) fn download(
     urls: &[String],
     want: &Wanted,
     dir: &Path,
@@ -110,6 +111,11 @@ fn download(
         }
     }
     Err(SysrootError::Unreachable {
+        file: urls
+            .first()
+            .and_then(|u| u.rsplit('/').next())
+            .unwrap_or("base.txz")
+            .to_string(),
         release: want.release.clone(),
         arch: want.arch.clone(),
         tried: tried.join("\n"),
@@ -168,12 +174,10 @@ fn download_url(
 /// Download `url` into `dest`; returns its SHA-256 and size.
 fn download_once(url: &str, dest: &mut File, want: &Wanted) -> Result<(String, u64), Attempt> {
     let (reader, len) = open_url(url)?;
+    let file = url.rsplit('/').next().unwrap_or("base.txz");
     let bar = progress(
         len.or(want.size).unwrap_or(0),
-        &format!(
-            "downloading FreeBSD {} {} base.txz",
-            want.release, want.arch
-        ),
+        &format!("downloading FreeBSD {} {} {file}", want.release, want.arch),
     );
     let mut tally = Tally::new(reader, bar.clone());
     let mut buf = vec![0u8; 1 << 16];
@@ -252,7 +256,7 @@ fn classify(e: ureq::Error) -> Attempt {
 }
 
 /// The path of a `file:///absolute/path` URL (`%XX` decoded).
-fn file_url_path(url: &str) -> Option<PathBuf> {
+pub(crate) fn file_url_path(url: &str) -> Option<PathBuf> {
     let rest = url.strip_prefix("file://")?;
     let rest = rest.strip_prefix("localhost").unwrap_or(rest);
     use std::os::unix::ffi::OsStringExt;

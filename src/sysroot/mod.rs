@@ -81,8 +81,9 @@ pub enum SysrootError {
     #[error("{archive} holds no shared libraries in lib/ or usr/lib/\n  fix: give the base.txz of a FreeBSD release (not kernel.txz, lib32.txz or src.txz)")]
     NoLibraries { archive: String },
 
-    #[error("cannot download base.txz for FreeBSD {release} {arch}; tried:\n{tried}\n  fix: check the network or proxy (HTTPS_PROXY), or set BSDX_MIRROR to a mirror or a file:// directory holding <machine>/<machine_arch>/<release>-RELEASE/base.txz")]
+    #[error("cannot download {file} for FreeBSD {release} {arch}; tried:\n{tried}\n  fix: check the network or proxy (HTTPS_PROXY), or set BSDX_MIRROR to a mirror or a file:// directory holding <machine>/<machine_arch>/<release>-RELEASE/{file}")]
     Unreachable {
+        file: String,
         release: String,
         arch: String,
         tried: String,

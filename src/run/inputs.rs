@@ -1,0 +1,906 @@
+//! The release's own files, kernel.txz and base.txz: fetched once,
+//! verified, and the parts a boot needs extracted into the cache.
+//!
+//! * base.txz: verified against the pin in `data/releases.json`, the same
+//!   download ([`crate::sysroot::fetch::download`]) as `bsdx sysroot fetch`.
+//! * kernel.txz: bsdx has no pins for it. Its SHA-256 comes from the
+//!   release's `MANIFEST` (field 1 the file name, field 2 the SHA-256) the
+//!   first time, and is recorded in a lock file ([`Lock`], `bsdx.lock` in
+//!   the project) that later runs verify against and that can be
+//!   committed. That is trust on first use: the first MANIFEST is believed
+//!   (bsdx checks that its base.txz line agrees with bsdx's pin, so a
+//!   MANIFEST that lies about base.txz is refused). bsdx never invents a
+//!   hash.
+//! * `--kernel-txz FILE` / `--base-txz FILE`: local files, hashed; a local
+//!   base.txz that is not the pinned one is used with a warning.
+//!
+//! Extraction streams the archive once and keeps only what [`Dist`]
+//! selects, into `$BSDX_CACHE_DIR/run/inputs/<dist>-<release>-<arch>-<sha>`,
+//! staged beside it and renamed into place with its marker
+//! (`bsdx-run-input.json`) last, so a directory without the marker is
+//! garbage. Archives are untrusted exactly as in `bsdx sysroot extract`: a
+//! member with an absolute or `..` path, a link that leaves the archive, or
+//! a device file refuses the whole archive, naming the member. Nothing is
+//! ever written through a link: directories are created one component at a
+//! time and must not be links, files are created with `O_EXCL`.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::cache;
+use crate::model::release::catalog;
+use crate::model::target::Target;
+use crate::sysroot::extract::{escape, join_inside, normalize, progress, Tally};
+use crate::sysroot::{SysrootError, Wanted};
+
+/// Version of the extracted trees' marker.
+pub const SCHEMA: u32 = 1;
+pub const MARKER: &str = "bsdx-run-input.json";
+/// No member bsdx keeps comes near this; a bigger one is hostile.
+const MAX_MEMBER: u64 = 1 << 30;
+
+/// Which distribution file, and what bsdx keeps of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Dist {
+    Kernel,
+    Base,
+}
+
+/// Programs from base.txz the guest needs (bsdx's guest script uses these).
+pub const REQUIRED_TOOLS: &[&str] = &[
+    "bin/sh",
+    "bin/mkdir",
+    "bin/sync",
+    "sbin/init",
+    "sbin/mount",
+    "sbin/mount_msdosfs",
+    "sbin/umount",
+    "sbin/reboot",
+    "usr/bin/awk",
+    "usr/bin/env",
+    "usr/bin/mkfifo",
+    "usr/bin/uname",
+    "usr/sbin/chown",
+    "usr/sbin/chroot",
+];
+
+/// A few more tools, for programs and tests that run them (kept when the
+/// release has them).
+pub const EXTRA_TOOLS: &[&str] = &[
+    "bin/[",
+    "bin/cat",
+    "bin/chmod",
+    "bin/cp",
+    "bin/date",
+    "bin/dd",
+    "bin/echo",
+    "bin/expr",
+    "bin/hostname",
+    "bin/kill",
+    "bin/ln",
+    "bin/ls",
+    "bin/mv",
+    "bin/ps",
+    "bin/pwd",
+    "bin/realpath",
+    "bin/rm",
+    "bin/rmdir",
+    "bin/sleep",
+    "bin/test",
+    "sbin/sysctl",
+    "usr/bin/basename",
+    "usr/bin/cut",
+    "usr/bin/dirname",
+    "usr/bin/false",
+    "usr/bin/find",
+    "usr/bin/grep",
+    "usr/bin/head",
+    "usr/bin/id",
+    "usr/bin/mktemp",
+    "usr/bin/printf",
+    "usr/bin/sed",
+    "usr/bin/sort",
+    "usr/bin/stat",
+    "usr/bin/tail",
+    "usr/bin/tee",
+    "usr/bin/touch",
+    "usr/bin/tr",
+    "usr/bin/true",
+    "usr/bin/wc",
+    "usr/bin/which",
+    "usr/bin/xargs",
+];
+
+/// `/etc` basics from base.txz (user and group databases, hosts, services).
+pub const ETC_FILES: &[&str] = &[
+    "etc/group",
+    "etc/hosts",
+    "etc/login.conf",
+    "etc/netconfig",
+    "etc/nsswitch.conf",
+    "etc/passwd",
+    "etc/protocols",
+    "etc/pwd.db",
+    "etc/services",
+    "etc/shells",
+];
+
+/// Kernel modules kept from kernel.txz: GENERIC has these file systems
+/// built in; should a kernel not, mount(8) loads them from /boot/kernel.
+pub const KERNEL_MODULES: &[&str] = &["tmpfs.ko", "msdosfs.ko", "linker.hints"];
+
+impl Dist {
+    pub fn file(self) -> &'static str {
+        match self {
+            Dist::Kernel => "kernel.txz",
+            Dist::Base => "base.txz",
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Dist::Kernel => "kernel",
+            Dist::Base => "base",
+        }
+    }
+
+    /// Whether bsdx keeps the member at `path` (normalized components).
+    pub fn wanted(self, path: &[String]) -> bool {
+        let joined = path.join("/");
+        match self {
+            Dist::Kernel => match path {
+                [b, k, f] if b == "boot" && k == "kernel" => {
+                    f == "kernel" || KERNEL_MODULES.contains(&f.as_str())
+                }
+                _ => false,
+            },
+            Dist::Base => match path {
+                [b, first, ..] if b == "boot" => {
+                    !matches!(first.as_str(), "dtb" | "firmware" | "modules" | "zfs")
+                        && !first.starts_with("kernel")
+                }
+                [l, f] if l == "libexec" => f == "ld-elf.so.1",
+                [l, .., f] if l == "lib" => f.contains(".so"),
+                [u, l, f] if u == "usr" && l == "lib" => f.contains(".so"),
+                _ => {
+                    REQUIRED_TOOLS.contains(&joined.as_str())
+                        || EXTRA_TOOLS.contains(&joined.as_str())
+                        || ETC_FILES.contains(&joined.as_str())
+                }
+            },
+        }
+    }
+}
+
+/// One kept file.
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Entry {
+    pub size: u64,
+    /// Permission bits from the archive (setuid and the like dropped).
+    pub mode: u32,
+}
+
+/// `bsdx-run-input.json`: what an extracted tree holds and where it came from.
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct TreeMarker {
+    pub schema: u32,
+    pub dist: Dist,
+    pub release: String,
+    pub arch: String,
+    /// SHA-256 of the whole .txz, computed while extracting.
+    pub sha256: String,
+    /// Where it came from (a URL or a path).
+    pub source: String,
+    /// How its SHA-256 was established.
+    pub trust: Trust,
+    /// Regular files, by archive path (`lib/libc.so.7`).
+    pub files: BTreeMap<String, Entry>,
+    /// Symbolic links: archive path -> link text (relative, inside the archive).
+    pub links: BTreeMap<String, String>,
+}
+
+/// How bsdx knows the file is the right one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "kebab-case", tag = "how")]
+pub enum Trust {
+    /// Matched the pin in data/releases.json.
+    Pinned,
+    /// Matched the lock file (recorded earlier from the release's MANIFEST).
+    Locked { lock: PathBuf },
+    /// Recorded just now from the release's MANIFEST: trust on first use.
+    FirstUse { manifest: String, lock: PathBuf },
+    /// A local file the user gave, not matched against anything.
+    Local,
+}
+
+impl Trust {
+    pub fn describe(&self) -> String {
+        match self {
+            Trust::Pinned => "SHA-256 pinned in data/releases.json".into(),
+            Trust::Locked { lock } => format!(
+                "SHA-256 from {} (recorded from the release's MANIFEST on first use)",
+                lock.display()
+            ),
+            Trust::FirstUse { manifest, lock } => format!(
+                "SHA-256 taken from {manifest} and recorded in {} just now: trust on first use",
+                lock.display()
+            ),
+            Trust::Local => "a local file, used as given".into(),
+        }
+    }
+}
+
+/// An extracted tree in the cache.
+#[derive(Debug, Clone)]
+pub struct Tree {
+    pub dir: PathBuf,
+    pub marker: TreeMarker,
+}
+
+impl Tree {
+    /// The tree in `dir`, if it is a finished one holding `sha256`.
+    pub fn open(dir: &Path, sha256: &str) -> Option<Tree> {
+        let text = std::fs::read_to_string(dir.join(MARKER)).ok()?;
+        let marker: TreeMarker = serde_json::from_str(&text).ok()?;
+        (marker.schema == SCHEMA && marker.sha256 == sha256).then(|| Tree {
+            dir: dir.to_path_buf(),
+            marker,
+        })
+    }
+
+    /// The file an archive path names, following the archive's own links
+    /// (by their text, never through the file system).
+    pub fn resolve(&self, path: &str) -> Option<String> {
+        let mut at = path.to_string();
+        for _ in 0..32 {
+            if self.marker.files.contains_key(&at) {
+                return Some(at);
+            }
+            let text = self.marker.links.get(&at)?;
+            let comps: Vec<String> = at.split('/').map(str::to_string).collect();
+            at = join_inside(&comps[..comps.len() - 1], text)?.join("/");
+        }
+        None
+    }
+
+    /// The file on disk for an archive path of a regular file.
+    pub fn path(&self, archive_path: &str) -> PathBuf {
+        self.dir.join(archive_path)
+    }
+}
+
+// ---------------------------------------------------------------- the lock file
+
+/// `bsdx.lock`: the kernel.txz hashes recorded on first use.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+pub struct Lock {
+    pub schema: u32,
+    #[serde(default)]
+    pub about: String,
+    /// `<release>-<arch>` -> what was recorded.
+    #[serde(default)]
+    pub kernel_txz: BTreeMap<String, Locked>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Locked {
+    pub sha256: String,
+    /// The MANIFEST it was read from.
+    pub manifest: String,
+    pub recorded_by: String,
+}
+
+const LOCK_ABOUT: &str = "Written by `bsdx run`: the SHA-256 of each FreeBSD kernel.txz bsdx has booted, read from the release's MANIFEST the first time (trust on first use: bsdx pins base.txz, not kernel.txz). Later runs verify kernel.txz against these. Commit this file so every machine boots the same kernel; delete an entry to record it afresh.";
+
+impl Lock {
+    pub fn read(path: &Path) -> Result<Lock> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => serde_json::from_str(&text).with_context(|| {
+                format!(
+                    "{} is not a bsdx lock file; fix it, or remove it to record the hashes again",
+                    path.display()
+                )
+            }),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Lock {
+                schema: 1,
+                ..Lock::default()
+            }),
+            Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+        }
+    }
+
+    /// Write it (a temporary file beside it, then renamed).
+    pub fn write(&self, path: &Path) -> Result<()> {
+        let mut lock = self.clone();
+        lock.schema = 1;
+        lock.about = LOCK_ABOUT.into();
+        let tmp = path.with_extension("lock.tmp");
+        std::fs::write(&tmp, serde_json::to_string_pretty(&lock)? + "\n")
+            .with_context(|| format!("cannot write {}", tmp.display()))?;
+        std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
+    }
+}
+
+/// The key of a release and architecture in the lock (`14.4-amd64`).
+pub fn lock_key(release: &str, target: &Target) -> String {
+    format!("{release}-{}", target.machine)
+}
+
+/// The default lock file: `bsdx.lock` at the Cargo workspace root, or in
+/// the current directory outside one.
+pub fn default_lock() -> Result<PathBuf> {
+    Ok(crate::env::Paths::current()?.project.join("bsdx.lock"))
+}
+
+// ---------------------------------------------------------------- MANIFEST
+
+/// The SHA-256 of `file` in a release's MANIFEST (tab-separated: name,
+/// sha256, file count, set name, description, default).
+pub fn manifest_sha256(manifest: &str, file: &str) -> Option<String> {
+    manifest.lines().find_map(|l| {
+        let mut f = l.split('\t');
+        let (name, sha) = (f.next()?, f.next()?);
+        let ok = name == file && sha.len() == 64 && sha.bytes().all(|b| b.is_ascii_hexdigit());
+        ok.then(|| sha.to_ascii_lowercase())
+    })
+}
+
+/// `https://…/14.4-RELEASE/base.txz` -> the same directory's `name`.
+fn sibling(url: &str, name: &str) -> String {
+    match url.rsplit_once('/') {
+        Some((dir, _)) => format!("{dir}/{name}"),
+        None => name.to_string(),
+    }
+}
+
+/// The URLs of `name` in the release directory, like base.txz's.
+pub fn dist_urls(release: &str, target: &Target, mirror: Option<&str>, name: &str) -> Vec<String> {
+    let base = match Wanted::new(release, target.machine, None) {
+        Ok(w) => w.urls_with(mirror),
+        Err(_) => {
+            let w = Wanted {
+                release: release.to_string(),
+                arch: target.machine.to_string(),
+                machine: target.machine.to_string(),
+                machine_arch: target.machine_arch.to_string(),
+                sha256: String::new(),
+                urls: catalog().base_txz_urls(release, target.machine, target.machine_arch),
+                size: None,
+                single_source: false,
+            };
+            w.urls_with(mirror)
+        }
+    };
+    base.iter().map(|u| sibling(u, name)).collect()
+}
+
+fn fetch_text(url: &str) -> Result<String, String> {
+    if let Some(path) = crate::sysroot::fetch::file_url_path(url) {
+        return std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()));
+    }
+    if !(url.starts_with("https://") || url.starts_with("http://")) {
+        return Err("unsupported URL (use https://, http:// or file:///absolute/path)".into());
+    }
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(60)))
+        .user_agent(concat!("bsdx/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .into();
+    let mut response = agent.get(url).call().map_err(|e| e.to_string())?;
+    response
+        .body_mut()
+        .with_config()
+        .limit(1 << 20)
+        .read_to_string()
+        .map_err(|e| e.to_string())
+}
+
+/// The release's MANIFEST, from the first URL that has it.
+fn manifest(release: &str, target: &Target, mirror: Option<&str>) -> Result<(String, String)> {
+    let mut tried = Vec::new();
+    for url in dist_urls(release, target, mirror, "MANIFEST") {
+        match fetch_text(&url) {
+            Ok(text) => return Ok((url, text)),
+            Err(e) => tried.push(format!("  {url}: {e}")),
+        }
+    }
+    bail!(
+        "cannot fetch the MANIFEST of FreeBSD {release} {}, which names kernel.txz's SHA-256; tried:\n{}\n  fix: check the network, set BSDX_MIRROR, or pass --kernel-txz FILE with a kernel.txz you have",
+        target.machine,
+        tried.join("\n")
+    )
+}
+
+// ---------------------------------------------------------------- acquiring
+
+/// Where the inputs come from.
+#[derive(Debug, Clone, Default)]
+pub struct Sources {
+    pub kernel_txz: Option<PathBuf>,
+    pub base_txz: Option<PathBuf>,
+    /// The lock file (default: [`default_lock`]).
+    pub lock: Option<PathBuf>,
+    /// Mirrors, as for `bsdx sysroot fetch` (`BSDX_MIRROR`).
+    pub mirror: Option<String>,
+}
+
+/// Both trees for a release and machine, fetched and extracted as needed.
+pub fn acquire(release: &str, target: &Target, sources: &Sources) -> Result<(Tree, Tree)> {
+    let base = match &sources.base_txz {
+        Some(file) => local(Dist::Base, file, release, target)?,
+        None => pinned_base(release, target, sources.mirror.as_deref())?,
+    };
+    let kernel = match &sources.kernel_txz {
+        Some(file) => local(Dist::Kernel, file, release, target)?,
+        None => {
+            let lock = match &sources.lock {
+                Some(l) => l.clone(),
+                None => default_lock()?,
+            };
+            locked_kernel(release, target, sources.mirror.as_deref(), &lock, &base)?
+        }
+    };
+    Ok((kernel, base))
+}
+
+fn root() -> Result<PathBuf> {
+    Ok(cache::dir()?.join("run").join("inputs"))
+}
+
+fn dir_for(dist: Dist, release: &str, target: &Target, sha256: &str) -> Result<PathBuf> {
+    Ok(root()?.join(format!(
+        "{}-{release}-{}-{}",
+        dist.name(),
+        target.machine,
+        &sha256[..16]
+    )))
+}
+
+/// SHA-256 of a file, streamed.
+pub fn sha256_file(path: &Path) -> Result<String> {
+    let f = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let mut t = Tally::new(f, indicatif::ProgressBar::hidden());
+    io::copy(&mut t, &mut io::sink()).with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(t.hex())
+}
+
+fn local(dist: Dist, file: &Path, release: &str, target: &Target) -> Result<Tree> {
+    let sha = sha256_file(file)?;
+    let dir = dir_for(dist, release, target, &sha)?;
+    if let Some(t) = Tree::open(&dir, &sha) {
+        return Ok(t);
+    }
+    if dist == Dist::Base {
+        if let Ok((_, pin)) = crate::sysroot::lookup(release, target.machine) {
+            if pin.sha256 != sha {
+                eprintln!(
+                    "bsdx: warning: {} is not the pinned base.txz of FreeBSD {release} {} (sha256 {sha}, pinned {}); using it as given",
+                    file.display(),
+                    target.machine,
+                    pin.sha256
+                );
+            }
+        }
+    }
+    let trust = match crate::sysroot::lookup(release, target.machine) {
+        Ok((_, pin)) if dist == Dist::Base && pin.sha256 == sha => Trust::Pinned,
+        _ => Trust::Local,
+    };
+    let labels = (release.to_string(), target.machine.to_string());
+    extract(
+        dist,
+        file,
+        &file.display().to_string(),
+        &dir,
+        labels,
+        trust,
+        Some(&sha),
+    )
+}
+
+fn pinned_base(release: &str, target: &Target, mirror: Option<&str>) -> Result<Tree> {
+    let want = Wanted::new(release, target.machine, None).with_context(|| {
+        format!(
+            "FreeBSD {release} has no pinned base.txz for {}: pass --base-txz FILE",
+            target.machine
+        )
+    })?;
+    let dir = dir_for(Dist::Base, release, target, &want.sha256)?;
+    if let Some(t) = Tree::open(&dir, &want.sha256) {
+        return Ok(t);
+    }
+    let urls = want.urls_with(mirror);
+    download_and_extract(Dist::Base, &want, &urls, &dir, Trust::Pinned)
+}
+
+fn locked_kernel(
+    release: &str,
+    target: &Target,
+    mirror: Option<&str>,
+    lock_path: &Path,
+    base: &Tree,
+) -> Result<Tree> {
+    let mut lock = Lock::read(lock_path)?;
+    let key = lock_key(release, target);
+    let (sha, trust) = match lock.kernel_txz.get(&key) {
+        Some(l) => (
+            l.sha256.clone(),
+            Trust::Locked {
+                lock: lock_path.to_path_buf(),
+            },
+        ),
+        None => {
+            let (url, text) = manifest(release, target, mirror)?;
+            let sha = manifest_sha256(&text, "kernel.txz").with_context(|| {
+                format!(
+                    "{url} lists no kernel.txz with a SHA-256: is it a FreeBSD release MANIFEST?"
+                )
+            })?;
+            match (manifest_sha256(&text, "base.txz"), crate::sysroot::lookup(release, target.machine)) {
+                (Some(b), Ok((_, pin))) if b != pin.sha256 => bail!(
+                    "{url} says base.txz has SHA-256 {b}, but bsdx pins {} for FreeBSD {release} {}: refusing to trust its kernel.txz hash\n  fix: check where that MANIFEST came from (BSDX_MIRROR?), or pass --kernel-txz FILE",
+                    pin.sha256, target.machine
+                ),
+                (None, _) => eprintln!("bsdx: warning: {url} lists no base.txz to compare with bsdx's pin"),
+                _ => {}
+            }
+            if base.marker.trust == Trust::Local {
+                eprintln!("bsdx: note: the base.txz in use is a local file; the kernel.txz hash still comes from {url}");
+            }
+            eprintln!(
+                "bsdx: kernel.txz of FreeBSD {release} {}: SHA-256 {sha} from {url}, recorded in {} (trust on first use: commit that file to pin it)",
+                target.machine,
+                lock_path.display()
+            );
+            lock.kernel_txz.insert(
+                key.clone(),
+                Locked {
+                    sha256: sha.clone(),
+                    manifest: url.clone(),
+                    recorded_by: concat!("bsdx ", env!("CARGO_PKG_VERSION")).into(),
+                },
+            );
+            if let Err(e) = lock.write(lock_path) {
+                eprintln!("bsdx: warning: {e:#}; the hash is used for this run only");
+            }
+            (
+                sha,
+                Trust::FirstUse {
+                    manifest: url,
+                    lock: lock_path.to_path_buf(),
+                },
+            )
+        }
+    };
+    let dir = dir_for(Dist::Kernel, release, target, &sha)?;
+    if let Some(t) = Tree::open(&dir, &sha) {
+        return Ok(t);
+    }
+    let want = Wanted {
+        release: release.to_string(),
+        arch: target.machine.to_string(),
+        machine: target.machine.to_string(),
+        machine_arch: target.machine_arch.to_string(),
+        sha256: sha,
+        urls: vec![],
+        size: None,
+        single_source: false,
+    };
+    let urls = dist_urls(release, target, mirror, "kernel.txz");
+    download_and_extract(Dist::Kernel, &want, &urls, &dir, trust)
+}
+
+fn download_and_extract(
+    dist: Dist,
+    want: &Wanted,
+    urls: &[String],
+    dir: &Path,
+    trust: Trust,
+) -> Result<Tree> {
+    let root = root()?;
+    std::fs::create_dir_all(&root).with_context(|| format!("cannot create {}", root.display()))?;
+    let (tmp, url) = crate::sysroot::fetch::download(urls, want, &root)?;
+    let labels = (want.release.clone(), want.arch.clone());
+    let tree = extract(
+        dist,
+        tmp.path(),
+        &url,
+        dir,
+        labels,
+        trust,
+        Some(&want.sha256),
+    );
+    drop(tmp);
+    tree
+}
+
+// ---------------------------------------------------------------- extraction
+
+/// Extract what `dist` keeps of `txz` into `out` (staged, then renamed);
+/// with `expect`, the archive's SHA-256 must be that.
+pub fn extract(
+    dist: Dist,
+    txz: &Path,
+    source: &str,
+    out: &Path,
+    (release, arch): (String, String),
+    trust: Trust,
+    expect: Option<&str>,
+) -> Result<Tree> {
+    if let Some(t) = expect.and_then(|sha| Tree::open(out, sha)) {
+        return Ok(t);
+    }
+    remove_unfinished(out)?;
+    let file = File::open(txz).with_context(|| format!("cannot open {}", txz.display()))?;
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let staging = cache::staging_dir(out)?;
+    let bar = progress(len, &format!("extracting {}", dist.file()));
+    let mut tally = Tally::new(file, bar.clone());
+    let (files, links) = stream(dist, &mut tally, source, staging.path())?;
+    bar.finish_and_clear();
+    let sha256 = tally.hex();
+    if let Some(e) = expect.filter(|e| *e != sha256) {
+        return Err(SysrootError::Mismatch {
+            url: source.to_string(),
+            expected: e.to_string(),
+            got: sha256,
+        }
+        .into());
+    }
+    if files.is_empty() {
+        bail!(
+            "{source} holds nothing bsdx needs from a {}: is it FreeBSD's {} for the release?",
+            dist.file(),
+            dist.file()
+        );
+    }
+    let marker = TreeMarker {
+        schema: SCHEMA,
+        dist,
+        release,
+        arch,
+        sha256,
+        source: source.to_string(),
+        trust,
+        files,
+        links,
+    };
+    std::fs::write(
+        staging.path().join(MARKER),
+        serde_json::to_string_pretty(&marker)? + "\n",
+    )
+    .context("cannot write the marker")?;
+    if let Err(e) = cache::publish(staging, out) {
+        // Another bsdx may have finished the same directory first.
+        return Tree::open(out, &marker.sha256).ok_or(e);
+    }
+    Ok(Tree {
+        dir: out.to_path_buf(),
+        marker,
+    })
+}
+
+fn remove_unfinished(dir: &Path) -> Result<()> {
+    match std::fs::symlink_metadata(dir) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Ok(m) if m.is_dir() => std::fs::remove_dir_all(dir).with_context(|| {
+            format!(
+                "cannot remove the unfinished {}; remove it yourself",
+                dir.display()
+            )
+        }),
+        _ => std::fs::remove_file(dir)
+            .with_context(|| format!("cannot remove {}; remove it yourself", dir.display())),
+    }
+}
+
+type Files = BTreeMap<String, Entry>;
+type Links = BTreeMap<String, String>;
+
+/// Read the whole stream (members, then the rest, so the hash covers every byte).
+fn stream<R: Read>(
+    dist: Dist,
+    reader: &mut Tally<R>,
+    name: &str,
+    root: &Path,
+) -> Result<(Files, Links)> {
+    let unreadable = || {
+        format!(
+            "cannot read {name} as an xz-compressed tar archive (is it FreeBSD's {}?)",
+            dist.file()
+        )
+    };
+    let mut archive = tar::Archive::new(xz2::read::XzDecoder::new(reader));
+    let mut files = Files::new();
+    let mut links = Links::new();
+    for entry in archive.entries().with_context(unreadable)? {
+        let mut entry = entry.with_context(unreadable)?;
+        let shown = escape(&entry.path_bytes());
+        let refuse = |why: String| {
+            anyhow::Error::from(SysrootError::Refused {
+                archive: name.to_string(),
+                member: shown.clone(),
+                why,
+            })
+        };
+        let path = normalize(&entry.path_bytes()).map_err(|w| refuse(w.into()))?;
+        let kind = entry.header().entry_type();
+        if kind.is_character_special() || kind.is_block_special() || kind.is_fifo() {
+            return Err(refuse("is a device file or fifo".into()));
+        }
+        if kind.is_symlink() {
+            let text =
+                String::from_utf8_lossy(&entry.link_name_bytes().unwrap_or_default()).into_owned();
+            if text.starts_with('/') {
+                // Absolute links (etc/termcap -> /usr/share/…) are left out.
+                continue;
+            }
+            join_inside(&path[..path.len().saturating_sub(1)], &text).ok_or_else(|| {
+                refuse(format!(
+                    "is a symlink to `{}`, which leaves the archive",
+                    text.escape_debug()
+                ))
+            })?;
+            if dist.wanted(&path) {
+                let at = place(root, &path).map_err(|e| refuse(e.to_string()))?;
+                std::os::unix::fs::symlink(&text, &at)
+                    .with_context(|| format!("cannot create {}", at.display()))?;
+                links.insert(path.join("/"), text);
+            }
+            continue;
+        }
+        if kind.is_hard_link() {
+            let target = normalize(&entry.link_name_bytes().unwrap_or_default())
+                .map_err(|_| refuse("is a hard link outside the archive".into()))?;
+            if dist.wanted(&path) {
+                let t = target.join("/");
+                if let Some(e) = files.get(&t).cloned() {
+                    let at = place(root, &path).map_err(|e| refuse(e.to_string()))?;
+                    let mut from = File::open(root.join(&t))?;
+                    let mut to = create(&at, e.mode)?;
+                    io::copy(&mut from, &mut to)?;
+                    files.insert(path.join("/"), e);
+                }
+            }
+            continue;
+        }
+        if !(kind.is_file() || kind.is_contiguous()) || !dist.wanted(&path) {
+            continue;
+        }
+        if entry.size() > MAX_MEMBER {
+            return Err(refuse(format!(
+                "is {} bytes, more than bsdx accepts for one file",
+                entry.size()
+            )));
+        }
+        let mode = entry.header().mode().unwrap_or(0o644) & 0o755;
+        let key = path.join("/");
+        let at = place(root, &path).map_err(|e| refuse(e.to_string()))?;
+        if files.remove(&key).is_some() {
+            std::fs::remove_file(&at)?;
+        }
+        let mut out = create(&at, mode)?;
+        let n = io::copy(&mut entry, &mut out).with_context(unreadable)?;
+        out.flush()?;
+        files.insert(key, Entry { size: n, mode });
+    }
+    let mut xz = archive.into_inner();
+    io::copy(&mut xz, &mut io::sink()).with_context(unreadable)?;
+    let tally = xz.into_inner();
+    io::copy(tally, &mut io::sink()).with_context(unreadable)?;
+    Ok((files, links))
+}
+
+/// The path for a member, creating its directories one by one; none of
+/// them may be a link (nothing is written through one).
+fn place(root: &Path, path: &[String]) -> Result<PathBuf, String> {
+    let mut at = root.to_path_buf();
+    for c in &path[..path.len().saturating_sub(1)] {
+        at.push(c);
+        match std::fs::symlink_metadata(&at) {
+            Ok(m) if m.is_dir() => {}
+            Ok(_) => {
+                return Err(format!(
+                    "lies under `{c}`, which the archive made a link or a file"
+                ))
+            }
+            Err(_) => std::fs::create_dir(&at)
+                .map_err(|e| format!("cannot create {}: {e}", at.display()))?,
+        }
+    }
+    let leaf = at.join(path.last().map(String::as_str).unwrap_or(""));
+    if std::fs::symlink_metadata(&leaf).is_ok_and(|m| m.is_dir()) {
+        return Err("names a directory the archive already has".into());
+    }
+    Ok(leaf)
+}
+
+fn create(at: &Path, mode: u32) -> Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode | 0o600)
+        .open(at)
+        .with_context(|| format!("cannot create {}", at.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> Vec<String> {
+        s.split('/').map(str::to_string).collect()
+    }
+
+    #[test]
+    fn what_is_kept() {
+        for yes in [
+            "boot/cdboot",
+            "boot/lua/loader.lua",
+            "boot/defaults/loader.conf",
+            "libexec/ld-elf.so.1",
+            "lib/libc.so.7",
+            "lib/casper/libcap_dns.so.2",
+            "usr/lib/libkvm.so",
+            "bin/sh",
+            "etc/pwd.db",
+        ] {
+            assert!(Dist::Base.wanted(&p(yes)), "{yes}");
+        }
+        for no in [
+            "boot/kernel/kernel",
+            "boot/dtb/x.dtb",
+            "usr/lib/libc.a",
+            "usr/bin/cc",
+            "etc/master.passwd",
+            "usr/lib/debug/lib/libc.so.7.debug/x",
+        ] {
+            assert!(!Dist::Base.wanted(&p(no)), "{no}");
+        }
+        assert!(Dist::Kernel.wanted(&p("boot/kernel/kernel")));
+        assert!(Dist::Kernel.wanted(&p("boot/kernel/tmpfs.ko")));
+        assert!(!Dist::Kernel.wanted(&p("boot/kernel/if_em.ko")));
+    }
+
+    #[test]
+    fn manifest_fields() {
+        let m = "base.txz\t769f60a6eea2938a5c4c2d6d1c4f69e63bd0b46b52c4a7a1f04ce8cb1e07b7d0\t27283\tbase\t\"Base system (MANDATORY)\"\ton\nkernel.txz\tABCDEF0123456789abcdef0123456789abcdef0123456789abcdef0123456789\t900\tkernel\t\"Kernel (MANDATORY)\"\ton\n";
+        assert_eq!(
+            manifest_sha256(m, "kernel.txz").unwrap(),
+            "abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789"
+        );
+        assert!(manifest_sha256(m, "base.txz")
+            .unwrap()
+            .starts_with("769f60a6"));
+        assert_eq!(manifest_sha256(m, "lib32.txz"), None);
+        assert_eq!(
+            manifest_sha256("kernel.txz\tnot-a-hash\n", "kernel.txz"),
+            None
+        );
+    }
+
+    #[test]
+    fn release_directory_urls() {
+        let t = Target::parse("amd64").unwrap();
+        let u = dist_urls("14.4", &t, None, "MANIFEST");
+        assert_eq!(
+            u[0],
+            "https://download.freebsd.org/releases/amd64/amd64/14.4-RELEASE/MANIFEST"
+        );
+        let u = dist_urls("14.4", &t, Some("file:///m"), "kernel.txz");
+        assert_eq!(u, ["file:///m/amd64/amd64/14.4-RELEASE/kernel.txz"]);
+        let a = Target::parse("arm64").unwrap();
+        assert_eq!(
+            dist_urls("13.2", &a, None, "kernel.txz")[0],
+            "https://download.freebsd.org/releases/arm64/aarch64/13.2-RELEASE/kernel.txz"
+        );
+    }
+}
