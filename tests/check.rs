@@ -339,14 +339,25 @@ fn real_freebsd_binaries_from_others_pass() {
                 .args(["pack", "--silent", spec, "--pack-destination"])
                 .arg(&dir)
                 .output();
-            let failed = match &o {
-                Ok(o) if o.status.success() => String::new(),
-                Ok(o) => String::from_utf8_lossy(&o.stderr).trim().to_string(),
-                Err(e) => format!("cannot run npm: {e}"),
+            let why = match &o {
+                Ok(o) if o.status.success() => None,
+                Ok(o) => Some(
+                    format!(
+                        "npm pack {spec} failed ({}) {}",
+                        o.status,
+                        String::from_utf8_lossy(&o.stderr).trim()
+                    )
+                    .trim_end()
+                    .to_string(),
+                ),
+                Err(e) => Some(format!("cannot run npm: {e}")),
             };
             if !input_present(
-                failed.is_empty(),
-                &format!("npm pack {spec} failed: {failed} (needs npm and the npm registry; .ci/run runs it)"),
+                why.is_none(),
+                &format!(
+                    "{} (needs npm and the npm registry; .ci/run runs it)",
+                    why.as_deref().unwrap_or_default()
+                ),
             ) {
                 return;
             }
