@@ -336,6 +336,8 @@ fn a_package_reads_back_with_bsdtar_as_pkg_create_would_write_it() {
     assert_eq!(i["problems"], serde_json::json!([]), "{i:#}");
     assert_eq!(i["check"]["files"][0]["path"], "/usr/local/bin/hello-svc");
     assert_eq!(i["check"]["errors"], 0);
+    assert_eq!(i["rcd"][0]["path"], "/usr/local/etc/rc.d/hello_svc");
+    assert_eq!(i["rcd"][0]["findings"], serde_json::json!([]), "{i:#}");
     // Real outputs follow their published schemas.
     let schema = |n: &str| bsdx().args(["schema", n]).run().success().json();
     crate::cli::conforms(&r, &schema("package"));

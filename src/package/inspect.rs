@@ -68,13 +68,20 @@ pub struct Inspection {
     pub problems: Vec<Problem>,
     /// `bsdx check` of the ELF files inside (paths as installed).
     pub check: crate::check::Report,
+    /// `bsdx rcd lint` of the rc.d scripts inside (`…/etc/rc.d/*`).
+    pub rcd: Vec<crate::rcd::report::FileReport>,
 }
 
 impl Inspection {
     /// 0 clean, 1 problems or check errors.
     pub fn exit_code(&self) -> i32 {
         let bad = self.problems.iter().any(|p| p.level == Level::Error)
-            || self.check.exit_code(false) != exit::OK;
+            || self.check.exit_code(false) != exit::OK
+            || self
+                .rcd
+                .iter()
+                .flat_map(|r| &r.findings)
+                .any(|f| f.level == Level::Error);
         if bad {
             exit::FAILURE
         } else {
@@ -123,6 +130,19 @@ impl Inspection {
                 Level::Info => "info",
             };
             o.push_str(&format!("  {l} [{}] {}\n", p.code, p.message));
+        }
+        for r in &self.rcd {
+            o.push_str(&format!(
+                "  rc.d script {}: {} finding(s)\n",
+                crate::check::escape(&r.path.display().to_string()),
+                r.findings.len()
+            ));
+            for f in &r.findings {
+                o.push_str(&format!(
+                    "    [{}] line {}: {}\n",
+                    f.code, f.line, f.message
+                ));
+            }
         }
         if !self.check.files.is_empty() {
             o.push_str(&self.check.render(false));
@@ -411,6 +431,14 @@ pub fn inspect(path: &Path, release: &Release) -> Result<Inspection> {
     for (r, (_, p)) in check.files.iter_mut().zip(&elves) {
         r.path = PathBuf::from(p);
     }
+    let sh = crate::rcd::lint::shell();
+    let rcd = contents
+        .iter()
+        .filter(|(p, _)| p.contains("/etc/rc.d/"))
+        .map(|(p, data)| {
+            crate::rcd::lint::lint_text(Path::new(p), &String::from_utf8_lossy(data), sh.as_deref())
+        })
+        .collect();
     Ok(Inspection {
         schema: SCHEMA,
         path: path.to_path_buf(),
@@ -428,5 +456,6 @@ pub fn inspect(path: &Path, release: &Release) -> Result<Inspection> {
         verified,
         problems,
         check,
+        rcd,
     })
 }
