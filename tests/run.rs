@@ -257,6 +257,7 @@ fn elves() -> &'static Elves {
 
 const TOOLS: &[&str] = &[
     "bin/mkdir",
+    "bin/sleep",
     "bin/sync",
     "sbin/init",
     "sbin/mount",

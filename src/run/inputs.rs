@@ -57,6 +57,7 @@ pub enum Dist {
 pub const REQUIRED_TOOLS: &[&str] = &[
     "bin/sh",
     "bin/mkdir",
+    "bin/sleep",
     "bin/sync",
     "sbin/init",
     "sbin/mount",
@@ -92,7 +93,6 @@ pub const EXTRA_TOOLS: &[&str] = &[
     "bin/realpath",
     "bin/rm",
     "bin/rmdir",
-    "bin/sleep",
     "bin/test",
     "sbin/sysctl",
     "usr/bin/basename",

@@ -277,7 +277,9 @@ pub fn run(mut opts: Options, explicit_target: bool) -> Result<Report> {
         if !opts.quiet {
             eprintln!(
                 "bsdx: {} copied to {} in the guest ({} files, {})",
-                m.display(),
+                std::path::absolute(m)
+                    .unwrap_or_else(|_| m.clone())
+                    .display(),
                 guest::MOUNT,
                 copied.files,
                 indicatif::HumanBytes(copied.bytes)
