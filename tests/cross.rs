@@ -185,7 +185,7 @@ fn a_symbol_the_real_library_lacks_fails_at_link_time() {
     let target = a_target();
     std::fs::write(dir.join("src/main.rs"), main("kvm_no_such_function")).unwrap();
     cross_build("missing-symbol build 1", &dir, &target, &["--stubs"])
-        .failure(1)
+        .failure(101)
         .stderr_has("kvm_no_such_function");
     // The same program calling a function libkvm.so.7 really exports links.
     std::fs::write(dir.join("src/main.rs"), main("kvm_nlist")).unwrap();

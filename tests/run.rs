@@ -22,30 +22,9 @@ use crate::support::*;
 
 // ------------------------------------------------------------ environment
 
-/// Whether a test's input is there; without it the test prints why and
-/// skips, unless `BSDX_TEST_REQUIRE_ALL=1` (then it fails).
-fn present(ok: bool, reason: &str) -> bool {
-    if ok {
-        return true;
-    }
-    if std::env::var_os("BSDX_TEST_REQUIRE_ALL").is_some_and(|v| v == "1") {
-        panic!("{reason}: BSDX_TEST_REQUIRE_ALL=1 makes a missing input a failure");
-    }
-    eprintln!("skipped: {reason}");
-    false
-}
-
 /// A real console log from `../shared/freebsd/serial-logs`.
 fn serial_log(name: &str) -> Option<Vec<u8>> {
-    let path = repo().join("../shared/freebsd/serial-logs").join(name);
-    present(
-        path.is_file(),
-        &format!(
-            "{} is missing (needs ../shared beside the checkout)",
-            path.display()
-        ),
-    )
-    .then(|| std::fs::read(&path).unwrap())
+    shared_input(&format!("freebsd/serial-logs/{name}")).map(|p| std::fs::read(p).unwrap())
 }
 
 /// xorriso and mtools (`.ci/run` installs them).
@@ -54,7 +33,7 @@ fn host_tools() -> bool {
         .into_iter()
         .filter(|t| which(t).is_none())
         .collect();
-    present(
+    input_present(
         missing.is_empty(),
         &format!(
             "{} not installed (apt-get install xorriso mtools)",
