@@ -75,8 +75,11 @@ pub fn loader_conf(target: &Target) -> String {
          # a panic reboots at once (QEMU runs with -no-reboot, so it exits)\n\
          kern.panic_reboot_wait_time=\"0\"\n\
          debug.debugger_on_panic=\"0\"\n\
-         # no boot-time memory test (slow under emulation)\n\
+         # under emulation: no boot-time memory test, no 5 s CAM settle\n\
+         # delay, 100 timer interrupts a second instead of 1000\n\
          hw.memtest.tests=\"0\"\n\
+         kern.cam.scsi_delay=\"100\"\n\
+         kern.hz=\"100\"\n\
          # no /boot/entropy on a read-only medium\n\
          entropy_cache_load=\"NO\"\n"
     )
