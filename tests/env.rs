@@ -270,12 +270,15 @@ fn doctor_names_the_fix_for_each_missing_tool() {
         .stdout_has("pip install ziglang==0.15.2")
         .stdout_has("[missing] cargo-zigbuild")
         .stdout_has("pip install cargo-zigbuild==0.24.1");
+    // The build tools are all here; `bsdx run`'s (QEMU, mtools, xorriso) may
+    // not be, and their absence is reported without failing doctor.
     let report = bsdx().args(["doctor", "--json"]).run().success().json();
     assert!(
         report["checks"]
             .as_array()
             .unwrap()
             .iter()
+            .filter(|c| c["run_only"] != true)
             .all(|c| c["ok"] == true),
         "{report}"
     );
