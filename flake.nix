@@ -59,8 +59,10 @@
         inherit (pins) releases defaultRelease;
         # buildFreebsdPackage :: { system | pkgs, src, release ? "14.4", target ? "x86_64-unknown-freebsd", ... } -> Derivation
         buildFreebsdPackage = withScope "buildFreebsdPackage";
-        # mkDevShell :: { system | pkgs, release ? "14.4", target ? "x86_64-unknown-freebsd", packages ? [ ], ... } -> Derivation
+        # mkDevShell :: { system | pkgs, release ? "14.4", target ? "x86_64-unknown-freebsd", sysroot ? <pinned>, packages ? [ ], ... } -> Derivation
         mkDevShell = withScope "mkDevShell";
+        # mkSysroot :: { system | pkgs, release ? "14.4", target ? "x86_64-unknown-freebsd", baseTxz ? <pinned FOD> } -> Derivation
+        mkSysroot = withScope "mkSysroot";
       };
 
       packages = forAllSystems (system: scopes.${system}.flakePackages);

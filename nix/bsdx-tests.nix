@@ -8,8 +8,8 @@
 #
 # craneLib.cargoTest { cargoArtifacts; cargoTestExtraArgs; }: ipetkov/crane lib/cargoTest.nix
 # writableTmpDirAsHomeHook: NixOS/nixpkgs pkgs/by-name/wr/writableTmpDirAsHomeHook/package.nix
-# dontUseZig{Configure,Build,Check,Install}: NixOS/nixpkgs doc/hooks/zig.section.md,
-#   pkgs/development/compilers/zig/setup-hook.sh
+# dontUseZig{Build,Check,Install}: NixOS/nixpkgs doc/hooks/zig.section.md,
+#   pkgs/development/compilers/zig/setup-hook.sh (no configure phase)
 {
   craneLib,
   bsdx,
@@ -33,7 +33,6 @@ craneLib.cargoTest (
       toolchain.zig
       writableTmpDirAsHomeHook
     ];
-    dontUseZigConfigure = true;
     dontUseZigBuild = true;
     dontUseZigCheck = true;
     dontUseZigInstall = true;

@@ -1,11 +1,15 @@
 # buildFreebsdPackage :: {
-#   src,                                      # a Cargo project (Cargo.toml + Cargo.lock), optionally with rc.d/
+#   src,                                      # a Cargo project (Cargo.toml + Cargo.lock)
 #   release        ? "14.4",                  # FreeBSD release to link for (data/releases.json default_release)
 #   target         ? "x86_64-unknown-freebsd",
 #   sysroot        ? <pinned base.txz of release/target, extracted by bsdx>,
 #   cargoExtraArgs ? "--locked",
 #   ...                                       # anything else goes to crane (pname, cargoArtifacts, preBuild, ...)
-# } -> Derivation                             # $out/bin/*, and $out/etc/rc.d/* (mode 0755) when the project has rc.d/
+# } -> Derivation   # $out/bin/*; with a declared service ([package.metadata.bsdx.service]):
+#                   #   $out/etc/rc.d/NAME + $out/etc/newsyslog.conf.d/NAME.conf (`bsdx rcd`),
+#                   #   and a second output `pkg` holding NAME-VERSION.pkg (`bsdx package`);
+#                   # without one, a project's own rc.d/* are installed to $out/etc/rc.d (0755).
+#                   # passthru.tests.reproducible: the same build elsewhere, compared.
 #
 # A Rust project cross-built for FreeBSD with crane. Every step is bsdx or
 # cargo-zigbuild: `bsdx env` computes the environment (the one `bsdx build`
@@ -19,8 +23,13 @@
 #   as in crane's examples/build-std/flake.nix).
 # rust-src path: toolchain.rust.passthru.availableComponents (oxalica/rust-overlay lib/mk-aggregated.nix).
 # writableTmpDirAsHomeHook: NixOS/nixpkgs pkgs/by-name/wr/writableTmpDirAsHomeHook/package.nix
-# dontUseZig{Configure,Build,Check,Install}: NixOS/nixpkgs doc/hooks/zig.section.md
-#   ("zig overrides the default build, check and install phases"), setup-hook.sh.
+# dontUseZig{Build,Check,Install}: NixOS/nixpkgs doc/hooks/zig.section.md
+#   ("zig overrides the default build, check and install phases"), setup-hook.sh
+#   (there is no configure phase, so no dontUseZigConfigure).
+# dontPatchShebangs: NixOS/nixpkgs pkgs/build-support/setup-hooks/patch-shebangs.sh (fixup
+#   rewrites `#!/bin/sh` to a store path when an `sh` is on the host path, e.g. from a
+#   caller's buildInputs; FreeBSD's rc.d scripts must keep `#!/bin/sh`).
+# outputs, builtins.fromTOML: NixOS/nixpkgs doc/stdenv/multiple-output.chapter.md; Nix manual.
 # dontStrip: NixOS/nixpkgs pkgs/build-support/setup-hooks/strip.sh; dontPatchELF:
 #   pkgs/development/tools/misc/patchelf/setup-hook.sh; doInstallCheck/installCheckPhase
 #   (run after fixup): pkgs/stdenv/generic/setup.sh. The audited file is the file installed,
@@ -33,6 +42,7 @@
   toolchain,
   pins,
   sysrootFor,
+  reproducible,
   writableTmpDirAsHomeHook,
 }:
 {
@@ -45,6 +55,17 @@
 }@args:
 let
   bsdxArgs = "--sysroot ${sysroot} --release ${release} --target ${target}";
+
+  # The declared service, read at evaluation time: it decides the outputs.
+  # (read from the source itself, as crane's crateNameFromCargoToml does, so
+  # evaluating does not need the source copied to the store)
+  origSrc = if builtins.isAttrs src && src ? origSrc then src.origSrc else src;
+  cargoToml = builtins.fromTOML (
+    builtins.readFile (if builtins.isPath origSrc then origSrc + "/Cargo.toml" else "${origSrc}/Cargo.toml")
+  );
+  service = cargoToml.package.metadata.bsdx.service or null;
+  hasService = service != null;
+  binary = if hasService then service.binary or cargoToml.package.name else null;
 
   # Tier-3 targets have no prebuilt std: -Zbuild-std compiles it from rust-src,
   # whose dependencies must be vendored too (import-from-derivation: the
@@ -68,6 +89,7 @@ let
       "cargoExtraArgs"
       "postInstall"
       "passthru"
+      "outputs"
     ]
     // stdVendor
     // {
@@ -81,6 +103,9 @@ let
       ++ toolchain.packages
       ++ (args.nativeBuildInputs or [ ]);
 
+      # The pinned Zig for bsdx and cargo-zigbuild, whatever the host has.
+      inherit (toolchain.zigEnv) BSDX_ZIG CARGO_ZIGBUILD_ZIG_PATH CARGO_ZIGBUILD_PYTHON_PATH;
+
       CARGO_BUILD_TARGET = target;
       cargoExtraArgs = "${cargoExtraArgs} --target ${target}";
       cargoBuildCommand = "cargo zigbuild --profile release";
@@ -92,7 +117,6 @@ let
 
       # zig is on PATH for bsdx and cargo-zigbuild only; its setup hook must
       # not replace crane's phases.
-      dontUseZigConfigure = true;
       dontUseZigBuild = true;
       dontUseZigCheck = true;
       dontUseZigInstall = true;
@@ -117,15 +141,37 @@ craneLib.buildPackage (
 
     dontStrip = true;
     dontPatchELF = true;
-
-    # EI_OSABI -> FreeBSD (9), as `bsdx build` does after linking.
+    # FreeBSD scripts keep FreeBSD's interpreter paths.
+    dontPatchShebangs = true;
+  }
+  // lib.optionalAttrs hasService {
+    outputs = [
+      "out"
+      "pkg"
+    ];
+  }
+  // {
+    # EI_OSABI -> FreeBSD (9), as `bsdx build` does after linking; then the
+    # service's rc.d script and newsyslog drop-in (`bsdx rcd`, the same text
+    # `bsdx package` ships) and its package, or the project's own rc.d/.
     postInstall = ''
       bsdx brand "$out/bin"
-      if [ -d rc.d ]; then
-        mkdir -p "$out/etc/rc.d"
-        install -m 0755 rc.d/* "$out/etc/rc.d/"
-      fi
     ''
+    + (
+      if hasService then
+        ''
+          bsdx rcd --out "$out/etc"
+          mkdir -p "$pkg"
+          bsdx package . --from-binary "$out/bin/${binary}" ${bsdxArgs} --out "$pkg"
+        ''
+      else
+        ''
+          if [ -d rc.d ]; then
+            mkdir -p "$out/etc/rc.d"
+            install -m 0755 rc.d/* "$out/etc/rc.d/"
+          fi
+        ''
+    )
     + (args.postInstall or "");
 
     doInstallCheck = true;
@@ -141,7 +187,12 @@ craneLib.buildPackage (
         target
         sysroot
         cargoArtifacts
+        hasService
         ;
+      # nix build .#freebsd.tests.reproducible: built again elsewhere, compared
+      tests = (args.passthru.tests or { }) // {
+        reproducible = reproducible args;
+      };
     };
   }
 )

@@ -1,6 +1,8 @@
 # mkDevShell :: {
 #   release  ? "14.4" (data/releases.json default_release),
 #   target   ? "x86_64-unknown-freebsd",
+#   sysroot  ? <the pinned base.txz of release/target, extracted by bsdx>,
+#   withRun  ? true  (QEMU, mtools and xorriso for `bsdx run` / `bsdx test`),
 #   packages ? [ ],
 #   ...      (passed on to mkShell)
 # } -> Derivation
@@ -11,7 +13,8 @@
 # is computed by bsdx (the same code `bsdx build` applies), not restated here.
 # Plain `cargo zigbuild --release --target <target>` then works in the shell.
 # BSDX_SYSROOT/BSDX_RELEASE/BSDX_TARGET make `bsdx build`/`bsdx check` there
-# use the same sysroot.
+# use the same sysroot. BSDX_ZIG/CARGO_ZIGBUILD_ZIG_PATH pin the Zig both
+# tools use (toolchain.zigEnv), even where the host's python3 has ziglang.
 #
 # mkShell { packages; shellHook; ... }: NixOS/nixpkgs pkgs/build-support/mkshell/default.nix
 {
@@ -20,23 +23,42 @@
   toolchain,
   pins,
   sysrootFor,
+  qemu,
+  mtools,
+  xorriso,
 }:
 {
   release ? pins.defaultRelease,
   target ? "x86_64-unknown-freebsd",
+  sysroot ? sysrootFor release (pins.archOf target),
+  withRun ? true,
   packages ? [ ],
   ...
 }@args:
-let
-  sysroot = sysrootFor release (pins.archOf target);
-in
 mkShell (
   builtins.removeAttrs args [
     "release"
     "target"
+    "sysroot"
+    "withRun"
   ]
+  // toolchain.zigEnv
   // {
-    packages = [ bsdx ] ++ toolchain.packages ++ packages;
+    packages = [
+      bsdx
+    ]
+    ++ toolchain.packages
+    ++ (
+      if withRun then
+        [
+          qemu
+          mtools
+          xorriso
+        ]
+      else
+        [ ]
+    )
+    ++ packages;
 
     BSDX_RELEASE = release;
     BSDX_TARGET = target;

@@ -27,13 +27,31 @@ let
   );
 in
 runCommandLocal "${first.pname}-reproducible"
-  {
-    inherit first second;
-  }
+  (
+    {
+      inherit first second;
+    }
+    # a declared service's .pkg (second output) is compared too
+    // (
+      if first ? pkg then
+        {
+          firstPkg = first.pkg;
+          secondPkg = second.pkg;
+        }
+      else
+        { }
+    )
+  )
   ''
     if ! diff -r "$first" "$second"; then
       echo "not reproducible: $first and $second differ (rebuild with --keep-failed and run diffoscope)" >&2
       exit 1
     fi
-    (cd "$first" && find . -type f -exec sha256sum {} +) > "$out"
+    if [ -n "''${firstPkg:-}" ] && ! diff -r "$firstPkg" "$secondPkg"; then
+      echo "not reproducible: the packages $firstPkg and $secondPkg differ" >&2
+      exit 1
+    fi
+    { (cd "$first" && find . -type f -exec sha256sum {} +)
+      if [ -n "''${firstPkg:-}" ]; then (cd "$firstPkg" && find . -type f -exec sha256sum {} +); fi
+    } > "$out"
   ''

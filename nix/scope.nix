@@ -28,6 +28,17 @@ pkgs.lib.makeScope pkgs.newScope (
 
     baseTxzFor = release: arch: callPackage ./base-txz.nix { inherit release arch; };
     sysrootFor = release: arch: callPackage ./sysroot.nix { inherit release arch; };
+    # mkSysroot { release ? default, target ? x86_64, baseTxz ? pinned FOD }
+    mkSysroot =
+      {
+        release ? self.pins.defaultRelease,
+        target ? "x86_64-unknown-freebsd",
+        baseTxz ? self.baseTxzFor release (self.pins.archOf target),
+      }:
+      callPackage ./sysroot.nix {
+        inherit release baseTxz;
+        arch = self.pins.archOf target;
+      };
 
     bsdx = callPackage ./bsdx.nix { };
     bsdxTests = callPackage ./bsdx-tests.nix { };
@@ -40,9 +51,14 @@ pkgs.lib.makeScope pkgs.newScope (
     botSrc = ../templates/bot;
     freebsd = self.buildFreebsdPackage { src = self.botSrc; };
 
+    # The bot's FreeBSD package (pkg add ./NAME-VERSION.pkg): the second
+    # output of packages.freebsd, since the bot declares a service.
+    freebsdPkg = self.freebsd.pkg;
+
     flakePackages = {
       default = self.bsdx;
       inherit (self) bsdx freebsd;
+      freebsd-pkg = self.freebsdPkg;
     }
     // builtins.listToAttrs (
       map (

@@ -1,6 +1,7 @@
 # toolchain :: { } -> {
 #   rust, zig, cargo-zigbuild :: Derivation,
 #   packages                  :: [ Derivation ],   # the three, for nativeBuildInputs / mkShell
+#   zigEnv                    :: { BSDX_ZIG, CARGO_ZIGBUILD_ZIG_PATH, CARGO_ZIGBUILD_PYTHON_PATH },
 #   prebuiltStdTargets        :: [ String ],       # FreeBSD targets whose std ships prebuilt
 # }
 #
@@ -19,6 +20,12 @@
 #   argument and wraps the binary with `--prefix PATH : ${zig}/bin`, so `.override { zig; }`
 #   pins the Zig it runs. FreeBSD support needs cargo-zigbuild >= 0.21.0; checks.toolchain
 #   asserts the version nixpkgs provides.
+# zigEnv: cargo-zigbuild (rust-cross/cargo-zigbuild src/zig.rs find_zig) tries
+#   `$CARGO_ZIGBUILD_PYTHON_PATH -m ziglang` (default python3) before
+#   `$CARGO_ZIGBUILD_ZIG_PATH` (default `zig` on PATH), and bsdx does the same
+#   after `$BSDX_ZIG`. A host python3 with PyPI's ziglang would win over the
+#   pinned Zig in `nix develop`; naming a python that does not exist and the
+#   pinned zig makes both tools use the pinned one, in shells and builds alike.
 {
   rustBin,
   zig_0_15,
@@ -38,6 +45,11 @@ let
 in
 {
   inherit rust zig prebuiltStdTargets;
+  zigEnv = {
+    BSDX_ZIG = "${zig}/bin/zig";
+    CARGO_ZIGBUILD_ZIG_PATH = "${zig}/bin/zig";
+    CARGO_ZIGBUILD_PYTHON_PATH = "bsdx-pins-zig-not-python-ziglang";
+  };
   cargo-zigbuild = cargoZigbuild;
   packages = [
     rust

@@ -179,8 +179,11 @@ fn parse_version(s: &str) -> Option<(u64, u64, u64)> {
     ))
 }
 
-/// Find Zig the way cargo-zigbuild does (`python3 -m ziglang`, then `zig`),
-/// after `$BSDX_ZIG` if set.
+/// Find Zig the way cargo-zigbuild 0.24 does (`src/zig.rs` `find_zig`:
+/// `$CARGO_ZIGBUILD_PYTHON_PATH -m ziglang` (default `python3`), then
+/// `$CARGO_ZIGBUILD_ZIG_PATH` (default `zig`)), after `$BSDX_ZIG` if set, so
+/// the Zig that makes stubs and ABI notes is the one that links. The flake's
+/// shells and builds set all three to the pinned Zig.
 pub fn zig() -> Result<Zig, Error> {
     let mut tried = Vec::new();
     let mut candidates: Vec<(PathBuf, Vec<String>)> = Vec::new();
@@ -191,7 +194,11 @@ pub fn zig() -> Result<Zig, Error> {
     if let Ok(py) = which::which(python) {
         candidates.push((py, vec!["-m".into(), "ziglang".into()]));
     }
-    if let Ok(z) = which::which("zig") {
+    // cargo-zigbuild's plain-zig fallback: `$CARGO_ZIGBUILD_ZIG_PATH`, else `zig`.
+    let zig = std::env::var_os("CARGO_ZIGBUILD_ZIG_PATH")
+        .filter(|z| !z.is_empty())
+        .unwrap_or_else(|| "zig".into());
+    if let Ok(z) = which::which(zig) {
         candidates.push((z, vec![]));
     }
     for (program, args) in candidates {

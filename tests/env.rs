@@ -284,6 +284,63 @@ fn doctor_names_the_fix_for_each_missing_tool() {
     );
 }
 
+/// In `nix develop` the pinned Zig is named by `CARGO_ZIGBUILD_ZIG_PATH`
+/// (cargo-zigbuild's own variable) and `BSDX_ZIG`; with no `python3 -m
+/// ziglang` and no `zig` on PATH, bsdx finds the same Zig cargo-zigbuild
+/// links with, and `BSDX_ZIG` still comes first.
+#[test]
+fn zig_named_by_cargo_zigbuild_zig_path_is_the_zig_bsdx_uses() {
+    let real = crate::support::zig_binary();
+    let empty = tempfile::tempdir().unwrap();
+    let path = std::env::join_paths([empty.path()]).unwrap();
+    let report = bsdx()
+        .env("PATH", &path)
+        .env("CARGO_ZIGBUILD_ZIG_PATH", &real)
+        .args(["doctor", "--json"])
+        .run()
+        .json();
+    let zig = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "zig")
+        .unwrap()
+        .clone();
+    assert_eq!(zig["ok"], true, "{report}");
+    assert!(
+        zig["detail"]
+            .as_str()
+            .unwrap()
+            .contains(real.to_str().unwrap()),
+        "{zig}"
+    );
+    // A python3 that cannot run still falls through to the variable, as in
+    // cargo-zigbuild (CARGO_ZIGBUILD_PYTHON_PATH names the interpreter).
+    let report = bsdx()
+        .env("PATH", &path)
+        .env("CARGO_ZIGBUILD_PYTHON_PATH", "/nonexistent/python3")
+        .env("CARGO_ZIGBUILD_ZIG_PATH", &real)
+        .args(["doctor", "--json"])
+        .run()
+        .json();
+    assert!(
+        report.to_string().contains(real.to_str().unwrap()),
+        "{report}"
+    );
+    // BSDX_ZIG wins over both.
+    let report = bsdx()
+        .env("PATH", &path)
+        .env("CARGO_ZIGBUILD_ZIG_PATH", "/nonexistent/zig")
+        .env("BSDX_ZIG", &real)
+        .args(["doctor", "--json"])
+        .run()
+        .json();
+    assert!(
+        report.to_string().contains(real.to_str().unwrap()),
+        "{report}"
+    );
+}
+
 /// A developer's shell full of variables that change bsdx's (or cargo's)
 /// behaviour cannot fail a test: the helper scrubs them. The same
 /// variables given to bsdx deliberately do change its output, so the scrub

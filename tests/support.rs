@@ -478,6 +478,33 @@ fn stub_set() -> &'static Path {
 }
 
 /// `zig` as cargo-zigbuild finds it: `python3 -m ziglang`, else `zig`.
+/// The path of the Zig executable itself (the `ziglang` package's `zig`, or
+/// `zig` on PATH).
+pub fn zig_binary() -> PathBuf {
+    let py = Command::new("python3")
+        .args([
+            "-c",
+            "import ziglang, os; print(os.path.join(os.path.dirname(ziglang.__file__), 'zig'))",
+        ])
+        .output();
+    match py {
+        Ok(o) if o.status.success() => PathBuf::from(String::from_utf8(o.stdout).unwrap().trim()),
+        _ => which_zig(),
+    }
+}
+
+fn which_zig() -> PathBuf {
+    let out = Command::new("sh")
+        .args(["-c", "command -v zig"])
+        .output()
+        .expect("sh");
+    assert!(
+        out.status.success(),
+        "no Zig: `pip install ziglang==0.15.2`"
+    );
+    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+}
+
 pub fn zig() -> Command {
     let py = Command::new("python3")
         .args(["-m", "ziglang", "version"])

@@ -1,12 +1,17 @@
-# STAND-IN craneLib (see ../README.md). Call shapes and phase text follow
-# ipetkov/crane lib/default.nix, mkCargoDerivation.nix, buildDepsOnly.nix,
-# buildPackage.nix, cargoTest.nix, vendorMultipleCargoDeps.nix, findCargoFiles.nix.
+# STAND-IN craneLib (see ../README.md and hooks.sh): not crane. Call shapes and
+# phase commands follow ipetkov/crane lib/default.nix, mkCargoDerivation.nix,
+# buildDepsOnly.nix, buildPackage.nix, cargoTest.nix, vendorMultipleCargoDeps.nix,
+# findCargoFiles.nix, crateNameFromCargoToml.nix at the locked revision (the
+# commands are those ../shared/nix/UPSTREAM.md records from the real crane);
+# the derivations really build, with the stand-in nixpkgs' host tools.
 {
   pkgs,
-  toolchain ? pkgs.stdenv.mkDerivation { name = "standin-crane-default-toolchain"; },
+  toolchain ? pkgs.bsdxStandinMissingToolchain or null,
 }:
 let
   inherit (pkgs) lib;
+
+  hooks = pkgs.makeSetupHook { name = "crane-standin-hooks"; } ./hooks.sh;
 
   crateNameFromCargoToml =
     args:
@@ -30,43 +35,44 @@ let
         "checkPhaseCargoCommand"
         "installPhaseCommand"
         "pnameSuffix"
+        "cargoArtifacts"
       ];
     in
-    pkgs.stdenv.mkDerivation (
-      cleaned
-      // {
-        pname = "${args.pname or crateName.pname}${args.pnameSuffix or ""}";
-        version = args.version or crateName.version;
-        cargoVendorDir = args.cargoVendorDir or (vendorCargoDeps args);
-        nativeBuildInputs = (args.nativeBuildInputs or [ ]) ++ [ toolchain ];
-        buildPhase = args.buildPhase or ''
-          runHook preBuild
-          cargo --version
-          ${args.buildPhaseCargoCommand}
-          runHook postBuild
-        '';
-        checkPhase = args.checkPhase or ''
-          runHook preCheck
-          ${args.checkPhaseCargoCommand or ""}
-          runHook postCheck
-        '';
-        installPhase = args.installPhase or ''
-          runHook preInstall
-          ${args.installPhaseCommand or "mkdir -p $out"}
-          runHook postInstall
-        '';
-      }
-    );
-
-  vendorCargoDeps =
-    args:
-    pkgs.stdenv.mkDerivation {
-      name = "standin-vendor-cargo-deps";
-      cargoLock = "${args.src}/Cargo.lock";
-    };
+    if toolchain == null then
+      throw "crane stand-in: call overrideToolchain first (bsdx's flake always does)"
+    else
+      pkgs.stdenv.mkDerivation (
+        cleaned
+        // lib.optionalAttrs (args.cargoArtifacts or null != null) { inherit (args) cargoArtifacts; }
+        // {
+          pname = "${args.pname or crateName.pname}${args.pnameSuffix or ""}";
+          version = args.version or crateName.version;
+          nativeBuildInputs = (args.nativeBuildInputs or [ ]) ++ [
+            toolchain
+            hooks
+            pkgs.jq
+          ];
+          buildPhase = args.buildPhase or ''
+            runHook preBuild
+            cargo --version
+            ${args.buildPhaseCargoCommand}
+            runHook postBuild
+          '';
+          checkPhase = args.checkPhase or ''
+            runHook preCheck
+            ${args.checkPhaseCargoCommand or ""}
+            runHook postCheck
+          '';
+          installPhase = args.installPhase or ''
+            runHook preInstall
+            ${args.installPhaseCommand or "mkdir -p $out"}
+            runHook postInstall
+          '';
+        }
+      );
 
   craneLib = {
-    inherit crateNameFromCargoToml mkCargoDerivation vendorCargoDeps;
+    inherit crateNameFromCargoToml mkCargoDerivation;
 
     # lib/default.nix: overrideToolchain (toolchain | pkgs -> toolchain)
     overrideToolchain =
@@ -76,31 +82,42 @@ let
         toolchain = if builtins.isFunction t then t pkgs else t;
       };
 
-    # lib/findCargoFiles.nix
-    findCargoFiles = src: {
-      cargoTomls = [ "${src}/Cargo.toml" ];
-      cargoConfigs = [ ];
-    };
+    # lib/findCargoFiles.nix: { cargoTomls, cargoConfigs } found under src
+    findCargoFiles =
+      src:
+      let
+        has = p: builtins.pathExists (src + p);
+      in
+      {
+        cargoTomls = [ "${src}/Cargo.toml" ];
+        cargoConfigs = (
+          lib.optionals (has "/.cargo/config.toml") [ "${src}/.cargo/config.toml" ]
+          ++ lib.optionals (has "/.cargo/config") [ "${src}/.cargo/config" ]
+        );
+      };
 
-    # lib/vendorMultipleCargoDeps.nix
+    # lib/vendorMultipleCargoDeps.nix: the real one returns
+    # `runCommandLocal "vendor-cargo-deps"` (no attribute lists the lock files).
+    # This stand-in does not vendor (see hooks.sh); building it fails.
     vendorMultipleCargoDeps =
       {
         cargoConfigs ? [ ],
         cargoLockList ? [ ],
         ...
       }:
-      pkgs.stdenv.mkDerivation {
-        name = "standin-vendor-cargo-deps";
-        inherit cargoLockList;
-      };
+      pkgs.runCommandLocal "vendor-cargo-deps" { } ''
+        echo "crane stand-in: vendorMultipleCargoDeps does not vendor (cargo downloads from crates.io here); it is evaluated, not built" >&2
+        exit 1
+      '';
 
     # lib/buildDepsOnly.nix
     buildDepsOnly =
       {
         cargoBuildCommand ? "cargoWithProfile build",
-        cargoCheckCommand ? "cargoWithProfile check --all-targets",
-        cargoExtraArgs ? "",
+        cargoCheckCommand ? "cargoWithProfile check",
+        cargoExtraArgs ? "--locked",
         cargoTestCommand ? "cargoWithProfile test",
+        cargoTestExtraArgs ? "--no-run",
         ...
       }@args:
       mkCargoDerivation (
@@ -109,17 +126,22 @@ let
           "cargoCheckCommand"
           "cargoExtraArgs"
           "cargoTestCommand"
+          "cargoTestExtraArgs"
         ]
         // {
           pnameSuffix = "-deps";
-          cargoArtifacts = null;
+          CRANE_BUILD_DEPS_ONLY = 1;
           buildPhaseCargoCommand = ''
             ${cargoCheckCommand} ${cargoExtraArgs}
             ${cargoBuildCommand} ${cargoExtraArgs}
           '';
-          checkPhaseCargoCommand = "${cargoTestCommand} ${cargoExtraArgs}";
+          checkPhaseCargoCommand = "${cargoTestCommand} ${cargoExtraArgs} ${cargoTestExtraArgs}";
           doCheck = args.doCheck or true;
-          installPhase = "prepareAndInstallCargoArtifactsDir";
+          installPhase = ''
+            runHook preInstall
+            prepareAndInstallCargoArtifactsDir
+            runHook postInstall
+          '';
         }
       );
 
