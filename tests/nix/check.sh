@@ -69,7 +69,23 @@ elif [ ! -S /nix/var/nix/daemon-socket/socket ]; then
   finish
 fi
 
-nx() { nix --extra-experimental-features 'nix-command flakes' "${store_args[@]}" "$@"; }
+# Offline, and (for the real builds below) without the sandbox: the stand-in
+# packages link this machine's tools, which a sandbox would hide.
+export NIX_CONFIG="experimental-features = nix-command flakes
+sandbox = false
+build-users-group =
+substituters =
+warn-dirty = false${NIX_CONFIG:+
+$NIX_CONFIG}"
+nx() { nix "${store_args[@]}" "$@"; }
+
+# nixpkgs 26.05's lib requires Nix >= 2.18 (lib/minfeatures.nix); so do the
+# stand-ins (builtins.readFileType in lib.fileset).
+nix_version=$(nix --version 2>/dev/null | awk '{print $NF}')
+if [ "$(printf '%s\n2.18\n' "$nix_version" | sort -V | head -n 1)" != 2.18 ]; then
+  fail "nix >= 2.18" "this is nix $nix_version (Debian 12's nix-bin is 2.8); run .ci/setup-nix and put /opt/bsdx-nix/bin first on PATH"
+  finish
+fi
 
 if ! out=$(nx eval --expr '1 + 1' 2>&1) || [ "$out" != 2 ]; then
   fail "nix can evaluate (nix $(nix --version 2>/dev/null | awk '{print $NF}'), store: ${store_args[*]:-auto})" "$out"
@@ -124,7 +140,7 @@ DEFAULT_SYSROOT="sysroot-${DEFAULT_RELEASE//./_}-amd64"
 # ------------------------------------------------------------------ flake show
 if nx flake show --json --no-write-lock-file "${OVR[@]}" "$F" >"$T/show.json" 2>"$T/err"; then
   pycheck "nix flake show: packages, devShells, checks, formatter per system; templates, overlays, lib" "$T/show.json" '
-want_pkgs = {"default", "bsdx", "freebsd"} | {"sysroot-%s-%s" % (r.replace(".", "_"), a) for r in releases for a in releases[r]}
+want_pkgs = {"default", "bsdx", "freebsd", "freebsd-pkg"} | {"sysroot-%s-%s" % (r.replace(".", "_"), a) for r in releases for a in releases[r]}
 want_checks = {"freebsd", "bsdx-tests", "reproducible", "eval-devshell-env", "eval-base-txz-pins", "eval-build-commands", "eval-toolchain"}
 for system in ("x86_64-linux", "aarch64-linux"):
     pkgs = set(data.get("packages", {}).get(system, {}))
@@ -142,8 +158,8 @@ else
 fi
 
 # ----------------------------------------------------------------- flake check
-if nx flake check --no-build --no-write-lock-file "${OVR[@]}" "$F" 2>"$T/err"; then
-  ok "nix flake check --no-build: every output of every system evaluates, the eval-* assertions hold"
+if nx flake check --all-systems --no-build --no-write-lock-file "${OVR[@]}" "$F" 2>"$T/err"; then
+  ok "nix flake check --all-systems --no-build: every output of every system evaluates, the eval-* assertions hold"
 else
   fail "nix flake check --no-build" "$(err)"
 fi
@@ -253,7 +269,9 @@ fi
 if ev --json "$F#packages.$SYSTEM.freebsd" --apply '
   p: {
     inherit (p) buildPhase preBuild installCheckPhase postInstall doInstallCheck CARGO_BUILD_TARGET
-      dontUseZigConfigure dontUseZigBuild dontUseZigCheck dontUseZigInstall dontStrip dontPatchELF doCheck;
+      dontUseZigBuild dontUseZigCheck dontUseZigInstall dontStrip dontPatchELF dontPatchShebangs doCheck
+      BSDX_ZIG CARGO_ZIGBUILD_ZIG_PATH CARGO_ZIGBUILD_PYTHON_PATH;
+    outputs = p.outputs or [ "out" ];
     sysroot = "${p.sysroot}";
     inputs = map (d: d.name) p.nativeBuildInputs;
     deps = { inherit (p.cargoArtifacts) preBuild buildPhase; };
@@ -270,10 +288,11 @@ if 'cargo zigbuild --profile release' not in data['deps']['buildPhase']: fail('d
 chk = 'bsdx check \"\$out/bin\" --release %s --sysroot %s --target %s' % (release, sysroot, t)
 if chk not in data['installCheckPhase'] or data['doInstallCheck'] is not True: fail('installCheck lacks ' + chk)
 if data['sysroot'] != sysroot: fail('sysroot %s' % data['sysroot'])
-if 'rc.d' not in data['postInstall']: fail('rc.d scripts are not installed')
 if data['CARGO_BUILD_TARGET'] != t: fail('CARGO_BUILD_TARGET')
-if not all(data[k] is True for k in ('dontUseZigConfigure', 'dontUseZigBuild', 'dontUseZigCheck', 'dontUseZigInstall')): fail('Zig setup hook not disabled')
-if not (data['dontStrip'] and data['dontPatchELF'] and data['doCheck'] is False): fail('dontStrip/dontPatchELF/doCheck')
+if not all(data[k] is True for k in ('dontUseZigBuild', 'dontUseZigCheck', 'dontUseZigInstall')): fail('Zig setup hook not disabled')
+if not (data['dontStrip'] and data['dontPatchELF'] and data['dontPatchShebangs'] and data['doCheck'] is False): fail('dontStrip/dontPatchELF/dontPatchShebangs/doCheck')
+if not (data['BSDX_ZIG'].startswith('/nix/store/') and data['BSDX_ZIG'].endswith('/bin/zig') and data['CARGO_ZIGBUILD_ZIG_PATH'] == data['BSDX_ZIG']): fail('the pinned Zig is not given to bsdx and cargo-zigbuild')
+if data['outputs'] != ['out', 'pkg'] or 'bsdx package . --from-binary' not in data['postInstall'] or 'bsdx rcd --out' not in data['postInstall']: fail('the bot declares a service: rc.d via bsdx rcd and a pkg output expected')
 if not any('writable-tmpdir-as-home' in n for n in data['inputs']): fail('no writable HOME hook: %s' % data['inputs'])
 "
 else
@@ -287,8 +306,8 @@ if nx eval --json --no-write-lock-file --override-input bsdx "$F" "${SUB_OVR[@]}
 a, r = data["aarch64"], data["release135"]
 if a["target"] != "aarch64-unknown-freebsd" or "--target aarch64-unknown-freebsd" not in a["buildPhase"]: fail("aarch64 target not used")
 if not a["sysroot"].endswith("-%s-arm64-sysroot" % catalog["default_release"]): fail("aarch64 sysroot %s" % a["sysroot"])
-if not any(l.endswith("/lib/rustlib/src/rust/library/Cargo.lock") for l in a["vendorLocks"]): fail("aarch64: std dependencies not vendored: %s" % a["vendorLocks"])
-if r["vendorLocks"]: fail("x86_64 vendors std dependencies it does not build")
+if not a["vendorDir"]: fail("aarch64: std dependencies not vendored (no cargoVendorDir)")
+if r["vendorDir"]: fail("x86_64 vendors std dependencies it does not build")
 if r["sysroot"] != data["sysroot135"] or "--release 13.5" not in r["installCheckPhase"]: fail("release 13.5 not used: %s" % r["sysroot"])
 if "--release 13.5" not in data["shell135"] or data["sysroot135"] not in data["shell135"]: fail("mkDevShell release 13.5")
 if data["withPkgs"]["drvPath"] != data["overlay"]["freebsd"]["drvPath"]: fail("lib with pkgs differs from the overlay")
@@ -420,42 +439,171 @@ else
   fail "bsdx new: the project's flake evaluates" "$(err)"
 fi
 
-# The sysroot derivation's builder, run on a base.txz-shaped tarball: members
-# ./lib/*.so.N, ./usr/lib dev symlinks (relative), a libc.so linker script
-# with absolute paths, a static archive.
-if ! "$BSDX" sysroot extract --help >/dev/null 2>&1; then
-  skip "sysroot builder run outside Nix" "this bsdx has no \`sysroot extract\` yet"
-elif [ ! -d "$fake/lib" ]; then
-  skip "sysroot builder run outside Nix" "no stub libraries to pack (see above)"
-else
-  base="$T/base"
-  mkdir -p "$base/lib" "$base/usr/lib"
-  for so in "$fake"/lib/lib*.so.*; do
-    cp "$so" "$base/lib/"
-    n=$(basename "$so")
-    ln -s "../../lib/$n" "$base/usr/lib/${n%%.so.*}.so"
-  done
-  printf '/* GNU ld script */\nGROUP ( /lib/libc.so.7 /usr/lib/libc_nonshared.a )\n' >"$base/usr/lib/libc.so"
-  printf '!<arch>\n' >"$base/usr/lib/libkvm.a"
-  tar -C "$base" -cJf "$T/base.txz" ./lib ./usr
-  if cmd=$(ev --raw "$F#packages.$SYSTEM.$DEFAULT_SYSROOT.buildCommand") &&
-    pinned=$(ev --raw "$F#packages.$SYSTEM.$DEFAULT_SYSROOT.baseTxz.outPath"); then
-    cmd=${cmd//"$pinned"/"$T/base.txz"}
-    mkdir -p "$T/build"
-    if (cd "$T/build" && TMPDIR="$T/build" out="$T/sysroot-out" PATH="$bindir:$PATH" bash -euc "$cmd") >"$T/extract.out" 2>&1; then
-      problems=""
-      [ -e "$T/sysroot-out/bsdx-sysroot.json" ] || problems="$problems no bsdx-sysroot.json;"
-      [ -e "$T/sysroot-out/lib/libkvm.so.7" ] || problems="$problems no lib/libkvm.so.7;"
-      if grep -rlI 'GROUP' "$T/sysroot-out" >/dev/null 2>&1; then problems="$problems a linker script was kept;"; fi
-      if find "$T/sysroot-out" -name '*.a' | grep -q .; then problems="$problems a static archive was kept;"; fi
-      if ! "$BSDX" env --sysroot "$T/sysroot-out" --release "$DEFAULT_RELEASE" >/dev/null 2>"$T/env2.err"; then problems="$problems bsdx env rejects it: $(tail -n 1 "$T/env2.err");"; fi
-      if [ -z "$problems" ]; then ok "sysroot builder run outside Nix on a constructed base.txz gives a sysroot bsdx env accepts"; else fail "sysroot builder run outside Nix" "$problems"; fi
-    else
-      fail "sysroot builder run outside Nix" "$(cat "$T/extract.out")"
-    fi
-  else
-    fail "sysroot builder run outside Nix" "$(err)"
-  fi
+# ------------------------------------------------------ real builds by Nix
+# With sandbox = false and the stand-ins linking this machine's tools, Nix
+# builds: bsdx itself (crane), a sysroot from a base.txz-shaped tarball made
+# here (`bsdx sysroot extract` in nix/sysroot.nix), the sysinfo template and a
+# service variant of it (buildFreebsdPackage: preBuild, postInstall, installCheck),
+# the service built again elsewhere (passthru.tests.reproducible), bsdx's unit
+# tests, an eval check; `nix develop` runs the shell hook and a plain
+# `cargo zigbuild`. BSDX_NIX_BUILDS=0 skips this part (evaluation only).
+if [ "${BSDX_NIX_BUILDS:-1}" = 0 ]; then
+  skip "real nix builds" "BSDX_NIX_BUILDS=0"
+  finish
 fi
+if [ ! -d "$fake/lib" ]; then
+  fail "real nix builds" "no stub libraries to pack into a base.txz (see above)"
+  finish
+fi
+base="$T/base"
+mkdir -p "$base/lib" "$base/usr/lib"
+for so in "$fake"/lib/lib*.so.*; do
+  cp "$so" "$base/lib/"
+  n=$(basename "$so")
+  ln -s "../../lib/$n" "$base/usr/lib/${n%%.so.*}.so"
+done
+printf '/* GNU ld script */\nGROUP ( /lib/libc.so.7 /usr/lib/libc_nonshared.a )\n' >"$base/usr/lib/libc.so"
+printf '!<arch>\n' >"$base/usr/lib/libkvm.a"
+B="$R/tests/nix/builds"
+tar -C "$base" -cJf "$B/base.txz" ./lib ./usr
+cp -r "$R/templates/sysinfo" "$B/sysinfo"
+cp -r "$R/templates/sysinfo" "$B/service"
+printf '\n[package.metadata.bsdx.service]\nargs = ["--interval", "60"]\n' >>"$B/service/Cargo.toml"
+BF="path:$B"
+if ! python3 "$R/tests/nix/host-tools.py" "$S/nixpkgs/host-tools.json" 2>"$T/err"; then
+  fail "real nix builds: this machine's tools for the stand-in nixpkgs" "$(cat "$T/err")"
+  finish
+fi
+# nb ATTR...: nix build with the stand-ins; store paths on stdout, log in $T/build.log
+nb() { nx build --no-link --print-out-paths --no-write-lock-file -L "${SUB_OVR[@]}" "$@" 2>>"$T/build.log"; }
+buildlog() { grep -v -e '^warning: not writing' -e '^• Updated input' -e "^    '" -e '^  → ' "$T/build.log" | tail -n 40; }
+t0=$SECONDS
+
+sysroot=""
+if sysroot=$(nb "$BF#sysroot"); then
+  problems=""
+  [ -e "$sysroot/bsdx-sysroot.json" ] || problems="$problems no bsdx-sysroot.json;"
+  [ -e "$sysroot/lib/libkvm.so.7" ] || problems="$problems no lib/libkvm.so.7;"
+  if grep -rlI 'GROUP' "$sysroot" >/dev/null 2>&1; then problems="$problems a linker script was kept;"; fi
+  if find "$sysroot" -name '*.a' | grep -q .; then problems="$problems a static archive was kept;"; fi
+  if ! "$BSDX" env --sysroot "$sysroot" --release "$DEFAULT_RELEASE" >/dev/null 2>"$T/env2.err"; then problems="$problems bsdx env rejects it: $(tail -n 1 "$T/env2.err");"; fi
+  if [ -z "$problems" ]; then ok "nix build: mkSysroot over a constructed base.txz (bsdx, built by crane, runs bsdx sysroot extract) gives a sysroot bsdx env accepts"; else fail "nix build: mkSysroot" "$problems"; fi
+else
+  sysroot=""
+  fail "nix build: mkSysroot (and bsdx, built by crane)" "$(buildlog)"
+fi
+
+# audit BIN WHAT: bsdx check over the Nix sysroot; ABI note; EI_OSABI 9
+audit() {
+  local bin=$1 what=$2 j
+  if ! j=$("$BSDX" check "$bin" --release "$DEFAULT_RELEASE" --sysroot "$sysroot" --json 2>&1); then
+    echo "$what: bsdx check rejects $bin: $(echo "$j" | tail -n 5)"
+    return
+  fi
+  python3 - "$bin" "$what" <<'PY'
+import sys
+data = open(sys.argv[1], "rb").read()
+what = sys.argv[2]
+if data[:4] != b"\x7fELF": print(what + ": not an ELF file")
+elif data[7] != 9: print(what + ": EI_OSABI is %d, not 9 (FreeBSD)" % data[7])
+elif b"FreeBSD\x00" not in data: print(what + ": no FreeBSD ABI note")
+PY
+}
+
+sysinfo_out=""
+if [ -n "$sysroot" ] && sysinfo_out=$(nb "$BF#sysinfo"); then
+  problems=$(audit "$sysinfo_out/bin/bsdx-sysinfo-template" sysinfo)
+  if [ -e "$sysinfo_out/etc" ]; then problems="$problems etc/ installed for a project without a service or rc.d/;"; fi
+  if [ -z "$problems" ]; then
+    ok "nix build: buildFreebsdPackage of templates/sysinfo: \$out/bin passes bsdx check, carries the ABI note and EI_OSABI 9 (sha256 $(sha256sum "$sysinfo_out/bin/bsdx-sysinfo-template" | cut -c1-16)…)"
+  else
+    fail "nix build: buildFreebsdPackage of templates/sysinfo" "$problems"
+  fi
+else
+  sysinfo_out=""
+  fail "nix build: buildFreebsdPackage of templates/sysinfo" "$(buildlog)"
+fi
+
+service_out=""
+if [ -n "$sysinfo_out" ] && service_out=$(nb "$BF#service") && service_pkg=$(nb "$BF#service-pkg"); then
+  name=bsdx_sysinfo_template
+  rcd="$service_out/etc/rc.d/$name"
+  problems=$(audit "$service_out/bin/bsdx-sysinfo-template" service)
+  if [ ! -f "$rcd" ]; then
+    problems="$problems no etc/rc.d/$name;"
+  else
+    [ "$(head -n 1 "$rcd")" = '#!/bin/sh' ] || problems="$problems the rc.d script starts with $(head -n 1 "$rcd"), not #!/bin/sh (patchShebangs ran);"
+    case "$(stat -c %a "$rcd")" in 555 | 755) ;; *) problems="$problems rc.d mode $(stat -c %a "$rcd");" ;; esac
+    "$BSDX" rcd lint "$rcd" >"$T/lint.out" 2>&1 || problems="$problems bsdx rcd lint: $(cat "$T/lint.out");"
+    "$BSDX" rcd "$B/service" 2>/dev/null | cmp -s - "$rcd" || problems="$problems the installed script is not what bsdx rcd prints;"
+  fi
+  [ -f "$service_out/etc/newsyslog.conf.d/$name.conf" ] || problems="$problems no newsyslog drop-in;"
+  pkgfile=$(ls "$service_pkg"/*.pkg 2>/dev/null | head -n 1)
+  if [ -z "$pkgfile" ]; then
+    problems="$problems no .pkg in the pkg output;"
+  elif ! "$BSDX" package --inspect "$pkgfile" --json >"$T/inspect.json" 2>"$T/inspect.err"; then
+    problems="$problems bsdx package --inspect: $(tail -n 3 "$T/inspect.err");"
+  else
+    bin_sum=$(sha256sum "$service_out/bin/bsdx-sysinfo-template" | cut -d' ' -f1)
+    grep -q "$bin_sum" "$T/inspect.json" || problems="$problems the .pkg's binary is not \$out/bin's ($bin_sum);"
+  fi
+  if [ -z "$problems" ]; then
+    ok "nix build: a declared service: \$out/etc/rc.d (#!/bin/sh kept with sh in buildInputs, lint-clean, = bsdx rcd), newsyslog drop-in, and the pkg output's $(basename "$pkgfile") reads back with \$out/bin's binary"
+  else
+    fail "nix build: a declared service" "$problems"
+  fi
+else
+  service_out=""
+  fail "nix build: a declared service (rc.d, pkg output)" "$(buildlog)"
+fi
+
+if [ -n "$service_out" ] && repro=$(nb "$BF#service-reproducible"); then
+  ok "nix build: the service built again under another directory name is byte-identical ($(wc -l <"$repro") files: binary, rc.d, newsyslog, .pkg)"
+else
+  fail "nix build: passthru.tests.reproducible" "$(buildlog)"
+fi
+
+if nb "$BF#eval-toolchain" >/dev/null && nb "$BF#bsdx-tests" >/dev/null; then
+  ok "nix build: checks.eval-toolchain and checks.bsdx-tests (bsdx's unit tests, built and run by crane's cargoTest)"
+else
+  fail "nix build: checks.eval-toolchain / checks.bsdx-tests" "$(buildlog)"
+fi
+
+# nix develop: the shell hook, then a plain `cargo zigbuild` in the project,
+# with this machine's python3 (which has PyPI's ziglang) still on PATH.
+proj="$T/devshell-sysinfo"
+cp -r "$R/templates/sysinfo" "$proj"
+if [ -n "$sysroot" ] && (cd "$proj" && nx develop --no-write-lock-file "${SUB_OVR[@]}" "$BF" --command bash -c '
+    set -e
+    cargo zigbuild --release --target x86_64-unknown-freebsd -q
+    echo "BSDX_SYSROOT=$BSDX_SYSROOT"
+    echo "CARGO_ZIGBUILD_ZIG_PATH=$CARGO_ZIGBUILD_ZIG_PATH"
+    bsdx doctor --json | python3 -c "import json,sys; print(\"zig=\" + [c[\"detail\"] for c in json.load(sys.stdin)[\"checks\"] if c[\"name\"] == \"zig\"][0])"
+    bsdx env --json > devshell-env.json
+    env -0 > devshell-after.env
+  ') >"$T/develop.out" 2>>"$T/build.log"; then
+  problems=$(audit "$proj/target/x86_64-unknown-freebsd/release/bsdx-sysinfo-template" "devShell build" | grep -v 'EI_OSABI')
+  grep -qx "BSDX_SYSROOT=$sysroot" "$T/develop.out" || problems="$problems BSDX_SYSROOT is not the Nix sysroot: $(grep BSDX_SYSROOT "$T/develop.out");"
+  zigline=$(grep '^zig=' "$T/develop.out")
+  case "$zigline" in *"/nix/store/"*) ;; *) problems="$problems bsdx uses a Zig outside the store: $zigline;" ;; esac
+  grep -q '^CARGO_ZIGBUILD_ZIG_PATH=/nix/store/' "$T/develop.out" || problems="$problems CARGO_ZIGBUILD_ZIG_PATH is not the pinned zig;"
+  res=$(python3 - "$proj/devshell-env.json" "$proj/devshell-after.env" <<'PY'
+import json, sys
+want = {v["name"]: v["value"] for v in json.load(open(sys.argv[1]))["vars"]}
+got = dict(kv.split("=", 1) for kv in open(sys.argv[2]).read().split("\0") if "=" in kv)
+print("\n".join("%s: %r != %r" % (k, got.get(k), v) for k, v in want.items() if got.get(k) != v))
+PY
+  )
+  [ -z "$res" ] || problems="$problems the hook's environment differs from bsdx env: $res;"
+  if [ -z "$problems" ]; then
+    ok "nix develop: the hook exports bsdx env's environment over the Nix sysroot; plain cargo zigbuild links a binary bsdx check accepts; bsdx and cargo-zigbuild use the pinned Zig although python3 has ziglang"
+  else
+    fail "nix develop" "$problems"
+  fi
+else
+  fail "nix develop --command cargo zigbuild" "$(tail -n 5 "$T/develop.out" 2>/dev/null)
+$(buildlog)"
+fi
+echo "(real nix builds took $((SECONDS - t0)) s)"
 
 finish

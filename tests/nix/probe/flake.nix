@@ -21,9 +21,9 @@
         preBuild = drv.preBuild;
         installCheckPhase = drv.installCheckPhase;
         buildPhase = drv.buildPhase;
-        cargoVendorDir = "${drv.cargoVendorDir}";
-        # only the stand-in crane records this (the real one links vendored crates)
-        vendorLocks = map toString (drv.cargoVendorDir.cargoLockList or [ ]);
+        # std's own Cargo.lock vendored too (real crane: a `vendor-cargo-deps`
+        # derivation, which records no list of lock files to read back)
+        vendorDir = drv ? cargoVendorDir;
       };
     in
     {
