@@ -63,6 +63,8 @@
         mkDevShell = withScope "mkDevShell";
         # mkSysroot :: { system | pkgs, release ? "14.4", target ? "x86_64-unknown-freebsd", baseTxz ? <pinned FOD> } -> Derivation
         mkSysroot = withScope "mkSysroot";
+        # runInVm :: { system | pkgs, package, program ? package.pname, args ? [ ], kernelTxz, baseTxz ? <pinned>, ... } -> Derivation
+        runInVm = withScope "runInVm";
       };
 
       packages = forAllSystems (system: scopes.${system}.flakePackages);

@@ -30,6 +30,13 @@ let
     "aarch64-unknown-freebsd" = "arm64";
   };
 
+  kernels = builtins.listToAttrs (
+    map (r: {
+      name = r.release;
+      value = r.kernel_txz or { };
+    }) catalog.releases
+  );
+
   known = names: builtins.concatStringsSep ", " names;
 in
 {
@@ -51,6 +58,10 @@ in
     in
     perArch.${arch}
       or (throw "bsdx: no base.txz pin for FreeBSD ${release} `${arch}` in data/releases.json; known for ${release}: ${known (builtins.attrNames perArch)}");
+
+  # release -> arch -> { urls, sha256 } or null: a kernel.txz pin, where
+  # data/releases.json has one (`kernel_txz`, shaped like `base_txz`).
+  kernelPin = release: arch: (kernels.${release} or { }).${arch} or null;
 
   sysrootName = release: arch: "sysroot-${builtins.replaceStrings [ "." ] [ "_" ] release}-${arch}";
 

@@ -46,9 +46,24 @@ pkgs.lib.makeScope pkgs.newScope (
     mkDevShell = callPackage ./dev-shell.nix { };
     buildFreebsdPackage = callPackage ./build-freebsd-package.nix { };
     reproducible = callPackage ./reproducible.nix { };
+    runInVm = callPackage ./run-in-vm.nix { };
+    # kernel.txz as a fixed-output derivation where data/releases.json pins one (none yet).
+    kernelTxzFor =
+      release: arch:
+      let
+        pin = self.pins.kernelPin release arch;
+      in
+      if pin == null then
+        null
+      else
+        pkgs.fetchurl {
+          name = "FreeBSD-${release}-RELEASE-${arch}-kernel.txz";
+          inherit (pin) urls sha256;
+        };
 
     # The bot template, built for FreeBSD: what `bsdx new` users get.
     botSrc = ../templates/bot;
+    sysinfoSrc = ../templates/sysinfo;
     freebsd = self.buildFreebsdPackage { src = self.botSrc; };
 
     # The bot's FreeBSD package (pkg add ./NAME-VERSION.pkg): the second

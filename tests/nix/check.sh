@@ -141,7 +141,7 @@ DEFAULT_SYSROOT="sysroot-${DEFAULT_RELEASE//./_}-amd64"
 if nx flake show --json --no-write-lock-file "${OVR[@]}" "$F" >"$T/show.json" 2>"$T/err"; then
   pycheck "nix flake show: packages, devShells, checks, formatter per system; templates, overlays, lib" "$T/show.json" '
 want_pkgs = {"default", "bsdx", "freebsd", "freebsd-pkg"} | {"sysroot-%s-%s" % (r.replace(".", "_"), a) for r in releases for a in releases[r]}
-want_checks = {"freebsd", "bsdx-tests", "reproducible", "eval-devshell-env", "eval-base-txz-pins", "eval-build-commands", "eval-toolchain"}
+want_checks = {"freebsd", "bsdx-tests", "reproducible", "eval-devshell-env", "eval-base-txz-pins", "eval-build-commands", "eval-toolchain", "eval-run"}
 for system in ("x86_64-linux", "aarch64-linux"):
     pkgs = set(data.get("packages", {}).get(system, {}))
     if pkgs != want_pkgs: fail("packages.%s: %s, want %s" % (system, sorted(pkgs), sorted(want_pkgs)))
