@@ -3,8 +3,10 @@
 # The bsdx CLI, built with crane from this repository's Cargo.lock. The source
 # is exactly what the crate compiles or embeds (src/, and stubs/, templates/,
 # data/releases.json via include_str!/include_dir!), so editing the flake or the
-# integration tests does not rebuild bsdx. (cargo builds and runs unit tests
-# without tests/lib.rs, which Cargo.toml names as the integration test.)
+# integration tests does not rebuild bsdx — except tests/lib.rs, which
+# Cargo.toml names as the integration test: cargo refuses a manifest whose
+# declared target file is missing, even to build the binary. (Its modules
+# stay out; `cargo test --lib --bins` does not compile it.)
 #
 # lib.fileset.toSource { root; fileset; }, lib.fileset.unions:
 #   NixOS/nixpkgs lib/fileset/default.nix
@@ -24,6 +26,7 @@ let
       ../stubs
       ../templates
       ../data
+      ../tests/lib.rs
     ];
   };
 

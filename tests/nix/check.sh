@@ -93,6 +93,35 @@ if ! out=$(nx eval --expr '1 + 1' 2>&1) || [ "$out" != 2 ]; then
 fi
 ok "nix can evaluate ($(nix --version 2>/dev/null), store: ${store_args[*]:-auto})"
 
+# ------------------------------------------ the stand-ins behave like upstream
+# Each expression must fail (or give) what the real nixpkgs lib does; a
+# stand-in that accepted them would hide the bugs the real inputs reveal.
+standin_out=""
+standin_lib="import $REPO/tests/nix/standins/nixpkgs/lib.nix"
+expect_fail() { # WHAT EXPR NEEDLE
+  if nx eval --impure --json --expr "$2" >/dev/null 2>"$T/err"; then
+    standin_out="$standin_out
+$1: evaluated"
+  elif ! grep -qF -- "$3" "$T/err"; then
+    standin_out="$standin_out
+$1: error lacks '$3': $(grep -m1 'error:' "$T/err")"
+  fi
+}
+expect_fail "hasInfix with a store path in the needle" \
+  "let lib = $standin_lib; d = derivation { name = \"x\"; system = \"x\"; builder = \"/bin/sh\"; }; in lib.hasInfix \"\${d}\" \"\${d}\"" \
+  "is not allowed to refer to a store path"
+expect_fail "callPackageWith without a required argument" \
+  "let lib = $standin_lib; in (lib.callPackageWith { } ({ a, b ? 1 }: a) { })" \
+  'Function called without required argument "a"'
+expect_fail "fileset.unions of a missing path" \
+  "let lib = $standin_lib; in lib.fileset.unions [ /nonexistent/bsdx-file ]" \
+  "is a path that does not exist"
+if ! v=$(nx eval --impure --json --expr "let lib = $standin_lib; f = lib.makeOverridable ({ a ? 1 }: { v = a; }); in [ (lib.hasInfix \"a.c\" \"abc\") (lib.hasInfix \"b.c\" \"ab.cd\") ((f { }).override { a = 2; }).v ]" 2>"$T/err") || [ "$v" != '[false,true,2]' ]; then
+  standin_out="$standin_out
+hasInfix treats its needle literally / makeOverridable: $v $(cat "$T/err")"
+fi
+if [ -z "$standin_out" ]; then ok "stand-in lib behaves like nixpkgs lib: hasInfix refuses a store-path needle and is literal, callPackage names a missing argument, fileset checks paths, override"; else fail "stand-in lib" "$standin_out"; fi
+
 # ------------------------------------------------------------- the flake copy
 # A copy of the files git would commit (tracked + untracked, not ignored): a
 # path: flake of the checkout itself would copy target/ into the store, and a
@@ -475,7 +504,8 @@ if ! python3 "$R/tests/nix/host-tools.py" "$S/nixpkgs/host-tools.json" 2>"$T/err
   finish
 fi
 # nb ATTR...: nix build with the stand-ins; store paths on stdout, log in $T/build.log
-nb() { nx build --no-link --print-out-paths --no-write-lock-file -L "${SUB_OVR[@]}" "$@" 2>>"$T/build.log"; }
+BUILD_OVR=(--override-input bsdx "$F" "${SUB_OVR[@]}")
+nb() { nx build --no-link --print-out-paths --no-write-lock-file -L "${BUILD_OVR[@]}" "$@" 2>>"$T/build.log"; }
 buildlog() { grep -v -e '^warning: not writing' -e '^• Updated input' -e "^    '" -e '^  → ' "$T/build.log" | tail -n 40; }
 t0=$SECONDS
 
@@ -573,7 +603,7 @@ fi
 # with this machine's python3 (which has PyPI's ziglang) still on PATH.
 proj="$T/devshell-sysinfo"
 cp -r "$R/templates/sysinfo" "$proj"
-if [ -n "$sysroot" ] && (cd "$proj" && nx develop --no-write-lock-file "${SUB_OVR[@]}" "$BF" --command bash -c '
+if [ -n "$sysroot" ] && (cd "$proj" && nx develop --no-write-lock-file "${BUILD_OVR[@]}" "$BF" --command bash -c '
     set -e
     cargo zigbuild --release --target x86_64-unknown-freebsd -q
     echo "BSDX_SYSROOT=$BSDX_SYSROOT"
