@@ -28,8 +28,11 @@ cargoWithProfile() {
 dummyCrateSources() {
   if [ -z "${CRANE_BUILD_DEPS_ONLY:-}" ]; then return 0; fi
   local f
-  for f in src/main.rs src/bin/*.rs build.rs; do
+  for f in src/main.rs src/bin/*.rs build.rs examples/*.rs; do
     if [ -f "$f" ]; then echo 'fn main() {}' >"$f"; fi
+  done
+  for f in tests/*.rs benches/*.rs; do
+    if [ -f "$f" ]; then : >"$f"; fi
   done
   if [ -f src/lib.rs ]; then : >src/lib.rs; fi
   find src -name '*.rs' ! -path src/main.rs ! -path src/lib.rs ! -path 'src/bin/*' -delete 2>/dev/null || true
