@@ -3,7 +3,7 @@
 # Differences from the real crane, on purpose:
 # - no vendoring: the real crane vendors every crate of Cargo.lock as a
 #   fixed-output derivation and points cargo at them; here (sandbox off)
-#   cargo downloads from crates.io into $CARGO_HOME in the build directory;
+#   cargo downloads from crates.io into a fixed $CARGO_HOME outside the store;
 # - cargo artifacts are a plain copy of target/ (the real one: target.tar.zst),
 #   and the inherited crate sources are touched so cargo rebuilds the crate
 #   itself over the dependency build (the real crane builds its dependencies
@@ -12,8 +12,12 @@
 # - removeReferencesToRustToolchain/VendoredSources are absent: nothing from
 #   the store is referenced by a binary linked with the host's toolchain.
 
+# CARGO_HOME is one fixed directory for every build (the sandbox is off): cargo
+# fingerprints a registry crate by its source path, so the dependency build's
+# artifacts are reused only if the crates sit at the same path in the final
+# build, as the real crane's vendored store path guarantees.
 configureCargoCommonVars() {
-  export CARGO_HOME="${CARGO_HOME:-$PWD/.cargo-home}"
+  export CARGO_HOME="${BSDX_STANDIN_CARGO_HOME:-/tmp/bsdx-standin-cargo-home}"
   mkdir -p "$CARGO_HOME"
   export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-${NIX_BUILD_CORES:-1}}"
   export RUST_BACKTRACE=1
@@ -43,7 +47,7 @@ inheritCargoArtifacts() {
   echo "copying cargo artifacts from $cargoArtifacts/target to target"
   cp -r --no-preserve=ownership,mode "$cargoArtifacts/target" target
   chmod -R u+w target
-  find . -path ./target -prune -o -path ./.cargo-home -prune -o -type f -print0 | xargs -0 -r touch
+  find . -path ./target -prune -o -type f -print0 | xargs -0 -r touch
 }
 
 prepareAndInstallCargoArtifactsDir() {
