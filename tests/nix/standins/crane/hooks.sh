@@ -45,7 +45,7 @@ dummyCrateSources() {
 inheritCargoArtifacts() {
   if [ -z "${cargoArtifacts:-}" ] || [ ! -d "$cargoArtifacts/target" ]; then return 0; fi
   echo "copying cargo artifacts from $cargoArtifacts/target to target"
-  cp -r --no-preserve=ownership,mode "$cargoArtifacts/target" target
+  cp -r --no-preserve=ownership "$cargoArtifacts/target" target
   chmod -R u+w target
   find . -path ./target -prune -o -type f -print0 | xargs -0 -r touch
 }
