@@ -53,7 +53,8 @@ if [ -n "$missing" ]; then
 fi
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/bsdx-nix-check.XXXXXX")
-trap 'chmod -R u+w "$T" 2>/dev/null; rm -rf "$T"' EXIT
+# BSDX_NIX_KEEP=1 keeps the work directory (logs, the flake copies) for debugging.
+if [ "${BSDX_NIX_KEEP:-0}" = 1 ]; then echo "work directory: $T (kept)"; else trap 'chmod -R u+w "$T" 2>/dev/null; rm -rf "$T"' EXIT; fi
 
 # Which store: root uses the local store directly (no daemon needed, as in
 # CI); a user needs a running nix-daemon. BSDX_NIX_STORE overrides (a chroot
