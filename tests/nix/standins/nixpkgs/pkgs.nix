@@ -107,7 +107,13 @@ let
     let
       name = attrs.name or "${attrs.pname}-${attrs.version}";
       drv = derivation (
-        drvAttrs attrs
+        {
+          # upstream: every stdenv derivation names its outputs (nix develop's
+          # get-env.sh writes to them) and drops null attributes
+          outputs = [ "out" ];
+          __ignoreNulls = true;
+        }
+        // drvAttrs attrs
         // {
           inherit name system;
           builder = ht.bash;
