@@ -76,6 +76,7 @@ export NIX_CONFIG="experimental-features = nix-command flakes
 sandbox = false
 build-users-group =
 substituters =
+flake-registry =
 warn-dirty = false${NIX_CONFIG:+
 $NIX_CONFIG}"
 nx() { nix "${store_args[@]}" "$@"; }
