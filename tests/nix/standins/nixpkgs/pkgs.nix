@@ -124,9 +124,20 @@ let
           stdenv = stdenvDrv;
         }
       );
+      # lib/customisation.nix extendDerivation: each output is the derivation
+      # with outputSpecified, so `nix build .#x.pkg` builds (and prints) that output
+      outputs = builtins.listToAttrs (
+        map (o: {
+          name = o;
+          value = drv.${o} // {
+            outputSpecified = true;
+          };
+        }) (attrs.outputs or [ "out" ])
+      );
     in
     drv
     // (attrs.passthru or { })
+    // outputs
     // {
       inherit name;
       meta = attrs.meta or { };
