@@ -579,8 +579,16 @@ if [ -n "$sysinfo_out" ] && service_out=$(nb "$BF#service") && service_pkg=$(nb 
     bin_sum=$(sha256sum "$service_out/bin/bsdx-sysinfo-template" | cut -d' ' -f1)
     grep -q "$bin_sum" "$T/inspect.json" || problems="$problems the .pkg's binary is not \$out/bin's ($bin_sum);"
   fi
+  if ctl=$(nb "$BF#shebang-control"); then
+    case "$(head -n 1 "$ctl/etc/rc.d/control")" in
+      '#!/nix/store/'*/bin/sh) ;;
+      *) problems="$problems the control script (fixup on) kept $(head -n 1 "$ctl/etc/rc.d/control"): the stand-in's patchShebangs proves nothing;" ;;
+    esac
+  else
+    problems="$problems the shebang control did not build;"
+  fi
   if [ -z "$problems" ]; then
-    ok "nix build: a declared service: \$out/etc/rc.d (#!/bin/sh kept with sh in buildInputs, lint-clean, = bsdx rcd), newsyslog drop-in, and the pkg output's $(basename "$pkgfile") reads back with \$out/bin's binary"
+    ok "nix build: a declared service: \$out/etc/rc.d (#!/bin/sh kept with sh in buildInputs, where fixup rewrites a control script's; lint-clean, = bsdx rcd), newsyslog drop-in, and the pkg output's $(basename "$pkgfile") reads back with \$out/bin's binary"
   else
     fail "nix build: a declared service" "$problems"
   fi

@@ -42,6 +42,23 @@
     {
       packages.${system} = {
         inherit sysroot sysinfo service;
+        # The control for dontPatchShebangs: the same #!/bin/sh script, sh in
+        # buildInputs, fixup left on: the stand-in stdenv must rewrite it (as
+        # nixpkgs' patch-shebangs.sh does), or the service test proves nothing.
+        shebang-control = pkgs.stdenv.mkDerivation {
+          name = "shebang-control";
+          strictDeps = true;
+          buildInputs = [ pkgs.bash ];
+          phases = [
+            "installPhase"
+            "fixupPhase"
+          ];
+          installPhase = ''
+            mkdir -p "$out/etc/rc.d"
+            printf '#!/bin/sh\necho hi\n' > "$out/etc/rc.d/control"
+            chmod 0755 "$out/etc/rc.d/control"
+          '';
+        };
         service-pkg = service.pkg;
         service-reproducible = service.tests.reproducible;
         eval-toolchain = bsdx.checks.${system}.eval-toolchain;
