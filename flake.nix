@@ -96,7 +96,8 @@
 
             - `nix develop`, then `cargo zigbuild --release --target x86_64-unknown-freebsd`
               (the shell runs `bsdx env` over a pinned FreeBSD base; `bsdx build` works too)
-            - `nix build .#freebsd`: `result/bin/` and `result/etc/rc.d/`, audited by `bsdx check`
+            - `nix build .#freebsd`: `result/bin/` and `result/etc/rc.d/`, audited by `bsdx check`;
+              `nix build .#freebsd-pkg`: the FreeBSD package (`pkg add ./….pkg`)
             - rename the crate: it is still called `bsdx-bot-template`
               (`bsdx new NAME` does the renaming for you)
             - `inputs.bsdx.url` in flake.nix names the bsdx flake: point it at where you got bsdx
