@@ -293,52 +293,44 @@ fn zig_named_by_cargo_zigbuild_zig_path_is_the_zig_bsdx_uses() {
     let real = crate::support::zig_binary();
     let empty = tempfile::tempdir().unwrap();
     let path = std::env::join_paths([empty.path()]).unwrap();
-    let report = bsdx()
-        .env("PATH", &path)
-        .env("CARGO_ZIGBUILD_ZIG_PATH", &real)
-        .args(["doctor", "--json"])
-        .run()
-        .json();
-    let zig = report["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == "zig")
-        .unwrap()
-        .clone();
-    assert_eq!(zig["ok"], true, "{report}");
-    assert!(
-        zig["detail"]
-            .as_str()
+    // `bsdx doctor --json` with PATH empty and `vars` set: its zig check.
+    let zig_check = |vars: &[(&str, &std::ffi::OsStr)]| {
+        let mut cmd = bsdx().env("PATH", &path);
+        for (k, v) in vars {
+            cmd = cmd.env(k, v);
+        }
+        let report = cmd.args(["doctor", "--json"]).run().json();
+        let zig = report["checks"]
+            .as_array()
             .unwrap()
-            .contains(real.to_str().unwrap()),
-        "{zig}"
-    );
+            .iter()
+            .find(|c| c["name"] == "zig")
+            .unwrap()
+            .clone();
+        assert_eq!(zig["ok"], true, "{report}");
+        assert!(
+            zig["detail"]
+                .as_str()
+                .unwrap()
+                .contains(real.to_str().unwrap()),
+            "{zig}"
+        );
+    };
+    zig_check(&[("CARGO_ZIGBUILD_ZIG_PATH", real.as_os_str())]);
     // A python3 that cannot run still falls through to the variable, as in
     // cargo-zigbuild (CARGO_ZIGBUILD_PYTHON_PATH names the interpreter).
-    let report = bsdx()
-        .env("PATH", &path)
-        .env("CARGO_ZIGBUILD_PYTHON_PATH", "/nonexistent/python3")
-        .env("CARGO_ZIGBUILD_ZIG_PATH", &real)
-        .args(["doctor", "--json"])
-        .run()
-        .json();
-    assert!(
-        report.to_string().contains(real.to_str().unwrap()),
-        "{report}"
-    );
+    zig_check(&[
+        (
+            "CARGO_ZIGBUILD_PYTHON_PATH",
+            "/nonexistent/python3".as_ref(),
+        ),
+        ("CARGO_ZIGBUILD_ZIG_PATH", real.as_os_str()),
+    ]);
     // BSDX_ZIG wins over both.
-    let report = bsdx()
-        .env("PATH", &path)
-        .env("CARGO_ZIGBUILD_ZIG_PATH", "/nonexistent/zig")
-        .env("BSDX_ZIG", &real)
-        .args(["doctor", "--json"])
-        .run()
-        .json();
-    assert!(
-        report.to_string().contains(real.to_str().unwrap()),
-        "{report}"
-    );
+    zig_check(&[
+        ("CARGO_ZIGBUILD_ZIG_PATH", "/nonexistent/zig".as_ref()),
+        ("BSDX_ZIG", real.as_os_str()),
+    ]);
 }
 
 /// A developer's shell full of variables that change bsdx's (or cargo's)
