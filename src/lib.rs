@@ -11,6 +11,7 @@ pub mod cache;
 pub mod check;
 pub mod cli;
 pub mod commands;
+pub mod digest;
 pub mod doctor;
 pub mod env;
 pub mod error;

@@ -41,6 +41,11 @@ pub const TARGETS: &[Target] = &[
 ];
 
 impl Target {
+    /// The target whose ELF `e_machine` this is (x86-64, AArch64), if bsdx builds for it.
+    pub fn from_e_machine(e_machine: u16) -> Option<Target> {
+        TARGETS.iter().copied().find(|t| t.e_machine == e_machine)
+    }
+
     /// A Rust target triple (`x86_64-unknown-freebsd`) or a FreeBSD machine
     /// name for it (`amd64`, `arm64`, also `aarch64`, `x86_64`).
     pub fn parse(s: &str) -> Result<Target, Error> {
