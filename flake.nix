@@ -100,7 +100,11 @@
               `nix build .#freebsd-pkg`: the FreeBSD package (`pkg add ./….pkg`)
             - rename the crate: it is still called `bsdx-bot-template`
               (`bsdx new NAME` does the renaming for you)
-            - `inputs.bsdx.url` in flake.nix names the bsdx flake: point it at where you got bsdx
+            - first, set `inputs.bsdx.url` in flake.nix to the flake you just used
+              (the URL you gave `nix flake init -t URL#bot`, e.g. `path:/home/me/src/bsdx`):
+              until then every nix command stops at the placeholder
+              `path:/bsdx-flake-url-not-set/edit-inputs.bsdx.url-in-flake.nix`
+              (`bsdx new NAME --flake URL` writes it for you)
             - configure: copy `config.example.json` to `config.json`; see README.md
           '';
         };

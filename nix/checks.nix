@@ -15,7 +15,10 @@
 # hold: evaluating them (nix flake check --no-build, tests/nix/check.sh) is the
 # test; building them only writes how many assertions held.
 #
-# lib.hasInfix, lib.hasPrefix, lib.versionAtLeast, lib.concatStringsSep: NixOS/nixpkgs lib/strings.nix
+# lib.hasInfix, lib.hasPrefix, lib.versionAtLeast, lib.concatStringsSep,
+# lib.escapeShellArgs: NixOS/nixpkgs lib/strings.nix (escapeShellArg quotes only
+#   a word that does not match [[:alnum:],._+:@%/-]+: an expected command line is
+#   built with it, never spelled out)
 #   (hasInfix builds a regex from its needle with builtins.match, which refuses
 #   a string with context: a needle naming a store path must go through
 #   `plain`, builtins.unsafeDiscardStringContext; the haystack may keep it).
@@ -100,10 +103,18 @@ let
     if kernelTxz == null then { } else builtins.mapAttrs (_: r: runInVm (r // { inherit kernelTxz; })) runs;
 
   # The command a run check would execute, with a kernel.txz path that is
-  # never built (evaluation only).
+  # never built (evaluation only). The arguments mix words the shell takes as
+  # they are with words that need quoting; the expected command line is built
+  # with the same lib.escapeShellArgs the code uses, never spelled out as one
+  # implementation's output (nixpkgs leaves `--version` unquoted).
+  runProbeArgs = [
+    "--version"
+    "two words"
+    "it's"
+  ];
   runProbe = runInVm {
     package = freebsd;
-    args = [ "--version" ];
+    args = runProbeArgs;
     kernelTxz = "/kernel.txz";
   };
 in
@@ -133,7 +144,7 @@ runChecks
   eval-run = evalCheck "eval-run" [
     (check (lib.hasInfix (plain "bsdx run --release ${pins.defaultRelease} --target x86_64-unknown-freebsd") runProbe.buildCommand) "runInVm: not `bsdx run` for the package's release/target")
     (check (lib.hasInfix (plain "--kernel-txz /kernel.txz --base-txz ${baseTxzFor pins.defaultRelease "amd64"}") runProbe.buildCommand) "runInVm: not the release's kernel.txz and pinned base.txz")
-    (check (lib.hasInfix (plain "-- ${freebsd}/bin/bsdx-bot-template '--version'") runProbe.buildCommand) "runInVm: not the package's binary with its arguments")
+    (check (lib.hasInfix (plain "-- ${freebsd}/bin/bsdx-bot-template ${lib.escapeShellArgs runProbeArgs} |") runProbe.buildCommand) "runInVm: not the package's binary with its arguments")
     (check (builtins.length runProbe.nativeBuildInputs == 4) "runInVm: bsdx, QEMU, mtools and xorriso are not all inputs")
   ];
 

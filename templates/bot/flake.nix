@@ -1,10 +1,13 @@
 {
   description = "bsdx-bot-template: a Discord bot cross-built for FreeBSD with bsdx";
 
-  # The bsdx flake. Point this URL at where you got bsdx (a fork, a tag, a
-  # local checkout: "path:/home/me/src/bsdx"); its nixpkgs, rust-overlay and
-  # crane pins come with it (`nix flake lock --update-input bsdx` to move on).
-  inputs.bsdx.url = "github:bsdx-dev/bsdx";
+  # The bsdx flake this project builds with: the URL you gave
+  # `nix flake init -t URL#bot` or `bsdx new NAME --flake URL` (a checkout:
+  # "path:/home/me/src/bsdx", a git remote: "git+https://host/you/bsdx").
+  # Its nixpkgs, rust-overlay and crane pins come with it
+  # (`nix flake update bsdx` to move on). Until it is set, every nix command
+  # stops at this placeholder, whose path says what to edit.
+  inputs.bsdx.url = "path:/bsdx-flake-url-not-set/edit-inputs.bsdx.url-in-flake.nix";
 
   outputs =
     { self, bsdx }:

@@ -122,7 +122,15 @@ if ! v=$(nx eval --impure --json --expr "let lib = $standin_lib; f = lib.makeOve
   standin_out="$standin_out
 hasInfix treats its needle literally / makeOverridable: $v $(cat "$T/err")"
 fi
-if [ -z "$standin_out" ]; then ok "stand-in lib behaves like nixpkgs lib: hasInfix refuses a store-path needle and is literal, callPackage names a missing argument, fileset checks paths, override"; else fail "stand-in lib" "$standin_out"; fi
+# escapeShellArg as nixpkgs' lib/strings.nix: a safe word stays bare, others
+# are single-quoted (the expected line is nixpkgs' output for these words).
+esc_expr='let lib = '"$standin_lib"'; in lib.escapeShellArgs [ "--version" "/nix/store/x-y/bin/a,b:c@d%e+f" "two words" "it'"'"'s" "" "$HOME" ]'
+esc_want="--version /nix/store/x-y/bin/a,b:c@d%e+f 'two words' 'it'\\''s' '' '\$HOME'"
+if ! v=$(nx eval --impure --raw --expr "$esc_expr" 2>"$T/err") || [ "$v" != "$esc_want" ]; then
+  standin_out="$standin_out
+escapeShellArgs: got [$v], nixpkgs gives [$esc_want] $(cat "$T/err")"
+fi
+if [ -z "$standin_out" ]; then ok "stand-in lib behaves like nixpkgs lib: escapeShellArg quotes only unsafe words, hasInfix refuses a store-path needle and is literal, callPackage names a missing argument, fileset checks paths, override"; else fail "stand-in lib" "$standin_out"; fi
 
 # ------------------------------------------------------------- the flake copy
 # A copy of the files git would commit (tracked + untracked, not ignored): a
@@ -390,6 +398,15 @@ if (cd "$proj" && nx flake init -t "$F#bot") >"$T/init.out" 2>&1; then
   [ -e "$proj/flake.lock" ] && missing="$missing (a flake.lock was created)"
   grep -q 'inputs.bsdx.url = "' "$proj/flake.nix" || missing="$missing (no inputs.bsdx.url)"
   if [ -z "$missing" ]; then ok "nix flake init -t path:<repo>#bot creates the project"; else fail "nix flake init -t path:<repo>#bot" "missing:$missing"; fi
+  # Without the input overridden, the first nix command stops at the
+  # placeholder URL, naming what to edit (what welcomeText and the README say).
+  if nx eval --raw --no-write-lock-file "path:$proj#packages.$SYSTEM.freebsd.drvPath" >/dev/null 2>"$T/err"; then
+    fail "the new project's placeholder bsdx URL" "evaluated without inputs.bsdx.url set"
+  elif ! grep -qF "edit-inputs.bsdx.url-in-flake.nix" "$T/err"; then
+    fail "the new project's placeholder bsdx URL" "error does not name inputs.bsdx.url: $(err | head -n 5)"
+  else
+    ok "the new project's first nix command fails naming inputs.bsdx.url in flake.nix"
+  fi
   q='p: { inherit (p) buildPhase preBuild installCheckPhase postInstall; sysroot = "${p.sysroot}"; }'
   if nx eval --json --no-write-lock-file --override-input bsdx "$F" "${SUB_OVR[@]}" "path:$proj#packages.$SYSTEM.freebsd" --apply "$q" >"$T/proj.json" 2>"$T/err" &&
     proj_shell=$(nx eval --raw --no-write-lock-file --override-input bsdx "$F" "${SUB_OVR[@]}" "path:$proj#devShells.$SYSTEM.default.drvPath" 2>>"$T/err") &&

@@ -65,7 +65,17 @@ let
     splitString =
       sep: s: map (x: if builtins.isList x then "" else x) (builtins.filter builtins.isString (builtins.split (escapeRegex sep) s));
     versionAtLeast = v1: v2: builtins.compareVersions v1 v2 >= 0;
-    escapeShellArg = s: "'${builtins.replaceStrings [ "'" ] [ "'\\''" ] (toString s)}'";
+    # lib/strings.nix: a word of safe characters is left as it is; anything
+    # else (the empty string too) is single-quoted, a ' as '\''.
+    escapeShellArg =
+      arg:
+      let
+        s = toString arg;
+      in
+      if builtins.match "[[:alnum:],._+:@%/-]+" s == null then
+        "'${builtins.replaceStrings [ "'" ] [ "'\\''" ] s}'"
+      else
+        s;
     escapeShellArgs = xs: builtins.concatStringsSep " " (map escapeShellArg xs);
     makeBinPath = ds: builtins.concatStringsSep ":" (map (d: "${d}/bin") ds);
 
