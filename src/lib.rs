@@ -6,6 +6,7 @@
 
 pub mod abi_import;
 pub mod abitag;
+pub mod archive;
 pub mod build;
 pub mod cache;
 pub mod check;

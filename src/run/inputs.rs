@@ -26,24 +26,22 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
+use crate::archive::{self, join_inside, Kind, Stop};
 use crate::cache;
 use crate::model::release::catalog;
 use crate::model::target::Target;
-use crate::sysroot::extract::{escape, join_inside, normalize, progress, Tally};
 use crate::sysroot::{SysrootError, Wanted};
 
 /// Version of the extracted trees' marker.
 pub const SCHEMA: u32 = 1;
 pub const MARKER: &str = "bsdx-run-input.json";
-/// No member bsdx keeps comes near this; a bigger one is hostile.
-const MAX_MEMBER: u64 = 1 << 30;
 
 /// Which distribution file, and what bsdx keeps of it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -463,16 +461,8 @@ fn dir_for(dist: Dist, release: &str, target: &Target, sha256: &str) -> Result<P
     )))
 }
 
-/// SHA-256 of a file, streamed.
-pub fn sha256_file(path: &Path) -> Result<String> {
-    let f = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let mut t = Tally::new(f, indicatif::ProgressBar::hidden());
-    io::copy(&mut t, &mut io::sink()).with_context(|| format!("cannot read {}", path.display()))?;
-    Ok(t.hex())
-}
-
 fn local(dist: Dist, file: &Path, release: &str, target: &Target) -> Result<Tree> {
-    let sha = sha256_file(file)?;
+    let sha = crate::digest::sha256_file(file)?;
     let dir = dir_for(dist, release, target, &sha)?;
     if let Some(t) = Tree::open(&dir, &sha) {
         return Ok(t);
@@ -638,14 +628,13 @@ pub fn extract(
         return Ok(t);
     }
     remove_unfinished(out)?;
-    let file = File::open(txz).with_context(|| format!("cannot open {}", txz.display()))?;
-    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
     let staging = cache::staging_dir(out)?;
-    let bar = progress(len, &format!("extracting {}", dist.file()));
-    let mut tally = Tally::new(file, bar.clone());
-    let (files, links) = stream(dist, &mut tally, source, staging.path())?;
-    bar.finish_and_clear();
-    let sha256 = tally.hex();
+    let mut files = Files::new();
+    let mut links = Links::new();
+    let what = format!("FreeBSD's {}", dist.file());
+    let sha256 = archive::extract(txz, source, &what, &mut |mut m| {
+        keep(dist, &mut m, staging.path(), &mut files, &mut links)
+    })?;
     if let Some(e) = expect.filter(|e| *e != sha256) {
         return Err(SysrootError::Mismatch {
             url: source.to_string(),
@@ -656,7 +645,8 @@ pub fn extract(
     }
     if files.is_empty() {
         bail!(
-            "{source} holds nothing bsdx needs from a {}: is it FreeBSD's {} for the release?",
+            "{source} holds nothing bsdx needs from a {}: is it FreeBSD's {} for the release?\n  fix: pass the {} of FreeBSD {release} {arch} (from a FreeBSD mirror), or leave the option out to download it",
+            dist.file(),
             dist.file(),
             dist.file()
         );
@@ -692,144 +682,68 @@ fn remove_unfinished(dir: &Path) -> Result<()> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
         Ok(m) if m.is_dir() => std::fs::remove_dir_all(dir).with_context(|| {
             format!(
-                "cannot remove the unfinished {}; remove it yourself",
+                "cannot remove the unfinished {}\n  fix: remove it yourself",
                 dir.display()
             )
         }),
         _ => std::fs::remove_file(dir)
-            .with_context(|| format!("cannot remove {}; remove it yourself", dir.display())),
+            .with_context(|| format!("cannot remove {}\n  fix: remove it yourself", dir.display())),
     }
 }
 
 type Files = BTreeMap<String, Entry>;
 type Links = BTreeMap<String, String>;
 
-/// Read the whole stream (members, then the rest, so the hash covers every byte).
-fn stream<R: Read>(
+/// The selector: write what `dist` keeps under `root` (symlinks as
+/// symlinks, hard links as copies; absolute symlinks such as
+/// etc/termcap -> /usr/share/... are left out).
+fn keep(
     dist: Dist,
-    reader: &mut Tally<R>,
-    name: &str,
+    m: &mut archive::Member<'_>,
     root: &Path,
-) -> Result<(Files, Links)> {
-    let unreadable = || {
-        format!(
-            "cannot read {name} as an xz-compressed tar archive (is it FreeBSD's {}?)",
-            dist.file()
-        )
-    };
-    let mut archive = tar::Archive::new(xz2::read::XzDecoder::new(reader));
-    let mut files = Files::new();
-    let mut links = Links::new();
-    for entry in archive.entries().with_context(unreadable)? {
-        let mut entry = entry.with_context(unreadable)?;
-        let shown = escape(&entry.path_bytes());
-        let refuse = |why: String| {
-            anyhow::Error::from(SysrootError::Refused {
-                archive: name.to_string(),
-                member: shown.clone(),
-                why,
-            })
-        };
-        let path = normalize(&entry.path_bytes()).map_err(|w| refuse(w.into()))?;
-        let kind = entry.header().entry_type();
-        if kind.is_character_special() || kind.is_block_special() || kind.is_fifo() {
-            return Err(refuse("is a device file or fifo".into()));
-        }
-        if kind.is_symlink() {
-            let text =
-                String::from_utf8_lossy(&entry.link_name_bytes().unwrap_or_default()).into_owned();
-            if text.starts_with('/') {
-                // Absolute links (etc/termcap -> /usr/share/…) are left out.
-                continue;
-            }
-            join_inside(&path[..path.len().saturating_sub(1)], &text).ok_or_else(|| {
-                refuse(format!(
-                    "is a symlink to `{}`, which leaves the archive",
-                    text.escape_debug()
-                ))
-            })?;
-            if dist.wanted(&path) {
-                let at = place(root, &path).map_err(|e| refuse(e.to_string()))?;
-                std::os::unix::fs::symlink(&text, &at)
-                    .with_context(|| format!("cannot create {}", at.display()))?;
-                links.insert(path.join("/"), text);
-            }
-            continue;
-        }
-        if kind.is_hard_link() {
-            let target = normalize(&entry.link_name_bytes().unwrap_or_default())
-                .map_err(|_| refuse("is a hard link outside the archive".into()))?;
-            if dist.wanted(&path) {
-                let t = target.join("/");
-                if let Some(e) = files.get(&t).cloned() {
-                    let at = place(root, &path).map_err(|e| refuse(e.to_string()))?;
-                    let mut from = File::open(root.join(&t))?;
-                    let mut to = create(&at, e.mode)?;
-                    io::copy(&mut from, &mut to)?;
-                    files.insert(path.join("/"), e);
-                }
-            }
-            continue;
-        }
-        if !(kind.is_file() || kind.is_contiguous()) || !dist.wanted(&path) {
-            continue;
-        }
-        if entry.size() > MAX_MEMBER {
-            return Err(refuse(format!(
-                "is {} bytes, more than bsdx accepts for one file",
-                entry.size()
-            )));
-        }
-        let mode = entry.header().mode().unwrap_or(0o644) & 0o755;
-        let key = path.join("/");
-        let at = place(root, &path).map_err(|e| refuse(e.to_string()))?;
-        if files.remove(&key).is_some() {
-            std::fs::remove_file(&at)?;
-        }
-        let mut out = create(&at, mode)?;
-        let n = io::copy(&mut entry, &mut out).with_context(unreadable)?;
-        out.flush()?;
-        files.insert(key, Entry { size: n, mode });
+    files: &mut Files,
+    links: &mut Links,
+) -> Result<(), Stop> {
+    if !dist.wanted(&m.path) {
+        return Ok(());
     }
-    let mut xz = archive.into_inner();
-    io::copy(&mut xz, &mut io::sink()).with_context(unreadable)?;
-    let tally = xz.into_inner();
-    io::copy(tally, &mut io::sink()).with_context(unreadable)?;
-    Ok((files, links))
-}
-
-/// The path for a member, creating its directories one by one; none of
-/// them may be a link (nothing is written through one).
-fn place(root: &Path, path: &[String]) -> Result<PathBuf, String> {
-    let mut at = root.to_path_buf();
-    for c in &path[..path.len().saturating_sub(1)] {
-        at.push(c);
-        match std::fs::symlink_metadata(&at) {
-            Ok(m) if m.is_dir() => {}
-            Ok(_) => {
-                return Err(format!(
-                    "lies under `{c}`, which the archive made a link or a file"
-                ))
-            }
-            Err(_) => std::fs::create_dir(&at)
-                .map_err(|e| format!("cannot create {}: {e}", at.display()))?,
+    match m.kind.clone() {
+        Kind::Symlink { text, .. } => {
+            let at = archive::place(root, &m.path)?;
+            std::os::unix::fs::symlink(&text, &at)
+                .with_context(|| format!("cannot create {}", at.display()))?;
+            links.insert(m.joined(), text);
         }
+        Kind::HardLink { target } => {
+            let t = target.join("/");
+            if let Some(e) = files.get(&t).cloned() {
+                let at = archive::place(root, &m.path)?;
+                let from = root.join(&t);
+                let copy = || -> Result<()> {
+                    let mut to = archive::create(&at, e.mode)?;
+                    io::copy(&mut File::open(&from)?, &mut to)?;
+                    Ok(())
+                };
+                copy().with_context(|| {
+                    format!("cannot copy {} to {}", from.display(), at.display())
+                })?;
+                files.insert(m.joined(), e);
+            }
+        }
+        Kind::File { mode, .. } => {
+            let mode = mode & 0o755;
+            let key = m.joined();
+            let at = archive::place(root, &m.path)?;
+            if files.remove(&key).is_some() {
+                std::fs::remove_file(&at)
+                    .with_context(|| format!("cannot replace {}", at.display()))?;
+            }
+            let size = m.write_new(&at, mode, &[])?;
+            files.insert(key, Entry { size, mode });
+        }
+        Kind::AbsoluteSymlink { .. } | Kind::Other => {}
     }
-    let leaf = at.join(path.last().map(String::as_str).unwrap_or(""));
-    if std::fs::symlink_metadata(&leaf).is_ok_and(|m| m.is_dir()) {
-        return Err("names a directory the archive already has".into());
-    }
-    Ok(leaf)
-}
-
-fn create(at: &Path, mode: u32) -> Result<File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(mode | 0o600)
-        .open(at)
-        .with_context(|| format!("cannot create {}", at.display()))
+    Ok(())
 }
 
 #[cfg(test)]

@@ -198,7 +198,7 @@ impl Tree {
     pub fn resolve_step(&self, path: &str) -> Option<String> {
         let text = self.marker.links.get(path)?;
         let comps: Vec<String> = path.split('/').map(str::to_string).collect();
-        crate::sysroot::extract::join_inside(&comps[..comps.len() - 1], text).map(|p| p.join("/"))
+        crate::archive::join_inside(&comps[..comps.len() - 1], text).map(|p| p.join("/"))
     }
 }
 
@@ -383,7 +383,7 @@ pub fn prepare(
     cmd.arg(&root);
     run_tool(&mut cmd, "xorriso")?;
     std::fs::remove_dir_all(&root).context("cannot remove the staged root")?;
-    let iso_sha256 = super::inputs::sha256_file(&iso)?;
+    let iso_sha256 = crate::digest::sha256_file(&iso)?;
     let iso_size = std::fs::metadata(&iso)?.len();
     let manifest = Manifest {
         schema: SCHEMA,
