@@ -359,7 +359,7 @@ pub fn runner_var(target: &Target, release: &Release) -> Result<Var> {
         });
     }
     let value =
-        crate::run::runner_command(&release.release, target, &["--mount".into(), ".".into()])?;
+        crate::vm::runner_command(&release.release, target, &["--mount".into(), ".".into()])?;
     Ok(Var {
         name,
         value,

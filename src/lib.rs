@@ -22,7 +22,7 @@ pub mod new;
 pub mod package;
 pub mod rcd;
 pub mod repro;
-pub mod run;
 pub mod stubs;
 pub mod sysroot;
 pub mod toolchain;
+pub mod vm;

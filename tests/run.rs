@@ -815,16 +815,16 @@ fn qemu_command_lines_per_machine_and_accelerator() {
 fn summary(
     log: &[u8],
 ) -> (
-    bsdx::run::console::Summary,
-    Vec<bsdx::run::console::Event>,
+    bsdx::vm::console::Summary,
+    Vec<bsdx::vm::console::Event>,
     Vec<String>,
 ) {
-    bsdx::run::console::Summary::of_log(log)
+    bsdx::vm::console::Summary::of_log(log)
 }
 
 #[test]
 fn real_freebsd_consoles_are_understood() {
-    use bsdx::run::console::{Event, RefusalKind, Stage};
+    use bsdx::vm::console::{Event, RefusalKind, Stage};
     let Some(ok) = serial_log("sysinfo-ok.log") else {
         return;
     };
@@ -1422,8 +1422,8 @@ fn bsdx_test_gives_cargo_the_runner_and_passes_its_status_on() {
 /// parser reads it. Not FreeBSD: FreeBSD's sh, init and kernel are not here.
 #[test]
 fn the_guest_scripts_own_logic_runs_under_a_posix_sh() {
-    use bsdx::run::console::{Event, Milestone, Summary};
-    use bsdx::run::guest;
+    use bsdx::vm::console::{Event, Milestone, Summary};
+    use bsdx::vm::guest;
     let t = tempfile::tempdir().unwrap();
     let root = t.path();
     let stub = root.join("stub");
@@ -1474,7 +1474,7 @@ fn the_guest_scripts_own_logic_runs_under_a_posix_sh() {
     let job = guest::job(&guest::Job {
         program: "prog".into(),
         args: vec!["it's".into(), "two words".into()],
-        env: vec![],
+        guest_env: vec![],
         root: true,
     })
     .replace("/mnt", &r("/mnt"));

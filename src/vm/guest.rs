@@ -160,8 +160,8 @@ pub struct Job {
     /// The program's file name in `/mnt/.bsdx/bin/`.
     pub program: String,
     pub args: Vec<String>,
-    /// Environment of the program (nothing else is inherited).
-    pub env: Vec<(String, String)>,
+    /// The guest environment the program asks for (nothing else is inherited).
+    pub guest_env: Vec<(String, String)>,
     pub root: bool,
 }
 
@@ -172,7 +172,7 @@ impl Job {
     }
 
     /// The environment the program starts with: a small fixed base, then
-    /// `env` (later entries win).
+    /// `guest_env` (later entries win).
     pub fn environment(&self) -> Vec<(String, String)> {
         let (name, _) = USER;
         let user = if self.root { "root" } else { name };
@@ -184,7 +184,7 @@ impl Job {
             ("TMPDIR".into(), "/tmp".into()),
             ("TERM".into(), "dumb".into()),
         ];
-        for (k, v) in &self.env {
+        for (k, v) in &self.guest_env {
             vars.retain(|(n, _)| n != k);
             vars.push((k.clone(), v.clone()));
         }
@@ -254,7 +254,7 @@ mod tests {
         let j = Job {
             program: "my prog".into(),
             args: vec!["it's".into(), "$HOME".into(), "a\nb".into()],
-            env: vec![
+            guest_env: vec![
                 ("RUST_BACKTRACE".into(), "1".into()),
                 ("HOME".into(), "/x".into()),
             ],

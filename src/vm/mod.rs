@@ -63,7 +63,8 @@ pub struct Options {
     pub timeout: Duration,
     pub mount: Option<PathBuf>,
     pub root: bool,
-    pub env: Vec<(String, String)>,
+    /// The program's guest environment (`--env`), not the cross environment.
+    pub guest_env: Vec<(String, String)>,
     pub accel: AccelChoice,
     pub memory_mb: u32,
     pub cpus: u32,
@@ -186,10 +187,7 @@ fn inspect(path: &Path, target: &Target, explicit: bool) -> Result<(Program, Tar
         // A script: it runs under FreeBSD's sh if it says so.
         return Ok((Program { needed: vec![] }, *target));
     };
-    let found = crate::model::target::TARGETS
-        .iter()
-        .find(|t| t.e_machine == elf.header.e_machine)
-        .copied();
+    let found = Target::from_e_machine(elf.header.e_machine);
     let target = match (found, explicit) {
         (Some(f), false) => f,
         (Some(f), true) if f != *target => bail!(
@@ -254,16 +252,16 @@ pub fn run(mut opts: Options, explicit_target: bool) -> Result<Report> {
         tempfile::Builder::new().prefix("bsdx-run-").tempdir()?
     };
     let image = run_dir.path().join("data.img");
-    let mut env = opts.env.clone();
+    let mut guest_env = opts.guest_env.clone();
     if opts.mount.is_some() && std::env::var_os("CARGO_MANIFEST_DIR").is_some() {
         // cargo's test runner: the package is mounted where the program runs.
-        env.retain(|(k, _)| k != "CARGO_MANIFEST_DIR");
-        env.push(("CARGO_MANIFEST_DIR".into(), guest::MOUNT.into()));
+        guest_env.retain(|(k, _)| k != "CARGO_MANIFEST_DIR");
+        guest_env.push(("CARGO_MANIFEST_DIR".into(), guest::MOUNT.into()));
     }
     let job = guest::Job {
         program: name.clone(),
         args: opts.args.clone(),
-        env,
+        guest_env,
         root: opts.root,
     };
     let copied = data::create(
