@@ -37,7 +37,7 @@ pub fn run(a: TestArgs) -> Result<i32> {
     let vm = &a.vm;
     let lock = match &vm.lock {
         Some(l) => absolute(l)?,
-        None => crate::vm::inputs::default_lock()?.display().to_string(),
+        None => crate::vm::lock::default_lock()?.display().to_string(),
     };
     let mut vars: Vec<(&str, String)> = vec![
         ("BSDX_RUN_TIMEOUT", vm.timeout.to_string()),

@@ -3,14 +3,9 @@
 //!
 //! * base.txz: verified against the pin in `data/releases.json`, the same
 //!   download ([`crate::sysroot::fetch::download`]) as `bsdx sysroot fetch`.
-//! * kernel.txz: bsdx has no pins for it. Its SHA-256 comes from the
-//!   release's `MANIFEST` (field 1 the file name, field 2 the SHA-256) the
-//!   first time, and is recorded in a lock file ([`Lock`], `bsdx.lock` in
-//!   the project) that later runs verify against and that can be
-//!   committed. That is trust on first use: the first MANIFEST is believed
-//!   (bsdx checks that its base.txz line agrees with bsdx's pin, so a
-//!   MANIFEST that lies about base.txz is refused). bsdx never invents a
-//!   hash.
+//! * kernel.txz: bsdx has no pins for it. Its SHA-256 comes from the lock
+//!   file, recorded from the release's `MANIFEST` on first use
+//!   ([`super::lock`]).
 //! * `--kernel-txz FILE` / `--base-txz FILE`: local files, hashed; a local
 //!   base.txz that is not the pinned one is used with a warning.
 //!
@@ -18,17 +13,17 @@
 //! selects, into `$BSDX_CACHE_DIR/run/inputs/<dist>-<release>-<arch>-<sha>`,
 //! staged beside it and renamed into place with its marker
 //! (`bsdx-run-input.json`) last, so a directory without the marker is
-//! garbage. Archives are untrusted exactly as in `bsdx sysroot extract`: a
-//! member with an absolute or `..` path, a link that leaves the archive, or
-//! a device file refuses the whole archive, naming the member. Nothing is
-//! ever written through a link: directories are created one component at a
-//! time and must not be links, files are created with `O_EXCL`.
+//! garbage. Archives are untrusted exactly as in `bsdx sysroot extract`
+//! (one policy, [`crate::archive`]): a member with an absolute or `..`
+//! path, a link that leaves the archive, or a device file refuses the whole
+//! archive, naming the member, and nothing is ever written through a link.
+//! The tools and files kept from base.txz are the guest's
+//! ([`super::guest::REQUIRED_TOOLS`] and its neighbours).
 
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
@@ -38,6 +33,9 @@ use crate::cache;
 use crate::model::release::catalog;
 use crate::model::target::Target;
 use crate::sysroot::{SysrootError, Wanted};
+
+use super::guest::{ETC_FILES, EXTRA_TOOLS, KERNEL_MODULES, REQUIRED_TOOLS};
+use super::lock;
 
 /// Version of the extracted trees' marker.
 pub const SCHEMA: u32 = 1;
@@ -50,89 +48,6 @@ pub enum Dist {
     Kernel,
     Base,
 }
-
-/// Programs from base.txz the guest needs (bsdx's guest script uses these).
-pub const REQUIRED_TOOLS: &[&str] = &[
-    "bin/sh",
-    "bin/mkdir",
-    "bin/sleep",
-    "bin/sync",
-    "sbin/init",
-    "sbin/mount",
-    "sbin/mount_msdosfs",
-    "sbin/umount",
-    "sbin/reboot",
-    "usr/bin/awk",
-    "usr/bin/env",
-    "usr/bin/mkfifo",
-    "usr/bin/uname",
-    "usr/sbin/chown",
-    "usr/sbin/chroot",
-];
-
-/// A few more tools, for programs and tests that run them (kept when the
-/// release has them).
-pub const EXTRA_TOOLS: &[&str] = &[
-    "bin/[",
-    "bin/cat",
-    "bin/chmod",
-    "bin/cp",
-    "bin/date",
-    "bin/dd",
-    "bin/echo",
-    "bin/expr",
-    "bin/hostname",
-    "bin/kill",
-    "bin/ln",
-    "bin/ls",
-    "bin/mv",
-    "bin/ps",
-    "bin/pwd",
-    "bin/realpath",
-    "bin/rm",
-    "bin/rmdir",
-    "bin/test",
-    "sbin/sysctl",
-    "usr/bin/basename",
-    "usr/bin/cut",
-    "usr/bin/dirname",
-    "usr/bin/false",
-    "usr/bin/find",
-    "usr/bin/grep",
-    "usr/bin/head",
-    "usr/bin/id",
-    "usr/bin/mktemp",
-    "usr/bin/printf",
-    "usr/bin/sed",
-    "usr/bin/sort",
-    "usr/bin/stat",
-    "usr/bin/tail",
-    "usr/bin/tee",
-    "usr/bin/touch",
-    "usr/bin/tr",
-    "usr/bin/true",
-    "usr/bin/wc",
-    "usr/bin/which",
-    "usr/bin/xargs",
-];
-
-/// `/etc` basics from base.txz (user and group databases, hosts, services).
-pub const ETC_FILES: &[&str] = &[
-    "etc/group",
-    "etc/hosts",
-    "etc/login.conf",
-    "etc/netconfig",
-    "etc/nsswitch.conf",
-    "etc/passwd",
-    "etc/protocols",
-    "etc/pwd.db",
-    "etc/services",
-    "etc/shells",
-];
-
-/// Kernel modules kept from kernel.txz: GENERIC has these file systems
-/// built in; should a kernel not, mount(8) loads them from /boot/kernel.
-pub const KERNEL_MODULES: &[&str] = &["tmpfs.ko", "msdosfs.ko", "linker.hints"];
 
 impl Dist {
     pub fn file(self) -> &'static str {
@@ -274,82 +189,6 @@ impl Tree {
     }
 }
 
-// ---------------------------------------------------------------- the lock file
-
-/// `bsdx.lock`: the kernel.txz hashes recorded on first use.
-#[derive(Debug, Clone, Serialize, Deserialize, Default)]
-pub struct Lock {
-    pub schema: u32,
-    #[serde(default)]
-    pub about: String,
-    /// `<release>-<arch>` -> what was recorded.
-    #[serde(default)]
-    pub kernel_txz: BTreeMap<String, Locked>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Locked {
-    pub sha256: String,
-    /// The MANIFEST it was read from.
-    pub manifest: String,
-    pub recorded_by: String,
-}
-
-const LOCK_ABOUT: &str = "Written by `bsdx run`: the SHA-256 of each FreeBSD kernel.txz bsdx has booted, read from the release's MANIFEST the first time (trust on first use: bsdx pins base.txz, not kernel.txz). Later runs verify kernel.txz against these. Commit this file so every machine boots the same kernel; delete an entry to record it afresh.";
-
-impl Lock {
-    pub fn read(path: &Path) -> Result<Lock> {
-        match std::fs::read_to_string(path) {
-            Ok(text) => serde_json::from_str(&text).with_context(|| {
-                format!(
-                    "{} is not a bsdx lock file; fix it, or remove it to record the hashes again",
-                    path.display()
-                )
-            }),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Lock {
-                schema: 1,
-                ..Lock::default()
-            }),
-            Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
-        }
-    }
-
-    /// Write it (a temporary file beside it, then renamed).
-    pub fn write(&self, path: &Path) -> Result<()> {
-        let mut lock = self.clone();
-        lock.schema = 1;
-        lock.about = LOCK_ABOUT.into();
-        let tmp = path.with_extension("lock.tmp");
-        std::fs::write(&tmp, serde_json::to_string_pretty(&lock)? + "\n")
-            .with_context(|| format!("cannot write {}", tmp.display()))?;
-        std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
-    }
-}
-
-/// The key of a release and architecture in the lock (`14.4-amd64`).
-pub fn lock_key(release: &str, target: &Target) -> String {
-    format!("{release}-{}", target.machine)
-}
-
-/// The default lock file: `bsdx.lock` at the Cargo workspace root, or in
-/// the current directory outside one.
-pub fn default_lock() -> Result<PathBuf> {
-    Ok(crate::env::Paths::current()?.project.join("bsdx.lock"))
-}
-
-// ---------------------------------------------------------------- MANIFEST
-
-/// The SHA-256 of `file` in a release's MANIFEST (tab-separated: name,
-/// sha256, file count, set name, description, default).
-pub fn manifest_sha256(manifest: &str, file: &str) -> Option<String> {
-    manifest.lines().find_map(|l| {
-        let mut f = l.split('\t');
-        let (name, sha) = (f.next()?, f.next()?);
-        let ok = name == file && sha.len() == 64 && sha.bytes().all(|b| b.is_ascii_hexdigit());
-        ok.then(|| sha.to_ascii_lowercase())
-    })
-}
-
 /// `https://…/14.4-RELEASE/base.txz` -> the same directory's `name`.
 fn sibling(url: &str, name: &str) -> String {
     match url.rsplit_once('/') {
@@ -379,43 +218,6 @@ pub fn dist_urls(release: &str, target: &Target, mirror: Option<&str>, name: &st
     base.iter().map(|u| sibling(u, name)).collect()
 }
 
-fn fetch_text(url: &str) -> Result<String, String> {
-    if let Some(path) = crate::sysroot::fetch::file_url_path(url) {
-        return std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()));
-    }
-    if !(url.starts_with("https://") || url.starts_with("http://")) {
-        return Err("unsupported URL (use https://, http:// or file:///absolute/path)".into());
-    }
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(Duration::from_secs(60)))
-        .user_agent(concat!("bsdx/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .into();
-    let mut response = agent.get(url).call().map_err(|e| e.to_string())?;
-    response
-        .body_mut()
-        .with_config()
-        .limit(1 << 20)
-        .read_to_string()
-        .map_err(|e| e.to_string())
-}
-
-/// The release's MANIFEST, from the first URL that has it.
-fn manifest(release: &str, target: &Target, mirror: Option<&str>) -> Result<(String, String)> {
-    let mut tried = Vec::new();
-    for url in dist_urls(release, target, mirror, "MANIFEST") {
-        match fetch_text(&url) {
-            Ok(text) => return Ok((url, text)),
-            Err(e) => tried.push(format!("  {url}: {e}")),
-        }
-    }
-    bail!(
-        "cannot fetch the MANIFEST of FreeBSD {release} {}, which names kernel.txz's SHA-256; tried:\n{}\n  fix: check the network, set BSDX_MIRROR, or pass --kernel-txz FILE with a kernel.txz you have",
-        target.machine,
-        tried.join("\n")
-    )
-}
-
 // ---------------------------------------------------------------- acquiring
 
 /// Where the inputs come from.
@@ -423,7 +225,7 @@ fn manifest(release: &str, target: &Target, mirror: Option<&str>) -> Result<(Str
 pub struct Sources {
     pub kernel_txz: Option<PathBuf>,
     pub base_txz: Option<PathBuf>,
-    /// The lock file (default: [`default_lock`]).
+    /// The lock file (default: [`lock::default_lock`]).
     pub lock: Option<PathBuf>,
     /// Mirrors, as for `bsdx sysroot fetch` (`BSDX_MIRROR`).
     pub mirror: Option<String>,
@@ -440,7 +242,7 @@ pub fn acquire(release: &str, target: &Target, sources: &Sources) -> Result<(Tre
         None => {
             let lock = match &sources.lock {
                 Some(l) => l.clone(),
-                None => default_lock()?,
+                None => lock::default_lock()?,
             };
             locked_kernel(release, target, sources.mirror.as_deref(), &lock, &base)?
         }
@@ -517,58 +319,7 @@ fn locked_kernel(
     lock_path: &Path,
     base: &Tree,
 ) -> Result<Tree> {
-    let mut lock = Lock::read(lock_path)?;
-    let key = lock_key(release, target);
-    let (sha, trust) = match lock.kernel_txz.get(&key) {
-        Some(l) => (
-            l.sha256.clone(),
-            Trust::Locked {
-                lock: lock_path.to_path_buf(),
-            },
-        ),
-        None => {
-            let (url, text) = manifest(release, target, mirror)?;
-            let sha = manifest_sha256(&text, "kernel.txz").with_context(|| {
-                format!(
-                    "{url} lists no kernel.txz with a SHA-256: is it a FreeBSD release MANIFEST?"
-                )
-            })?;
-            match (manifest_sha256(&text, "base.txz"), crate::sysroot::lookup(release, target.machine)) {
-                (Some(b), Ok((_, pin))) if b != pin.sha256 => bail!(
-                    "{url} says base.txz has SHA-256 {b}, but bsdx pins {} for FreeBSD {release} {}: refusing to trust its kernel.txz hash\n  fix: check where that MANIFEST came from (BSDX_MIRROR?), or pass --kernel-txz FILE",
-                    pin.sha256, target.machine
-                ),
-                (None, _) => eprintln!("bsdx: warning: {url} lists no base.txz to compare with bsdx's pin"),
-                _ => {}
-            }
-            if base.marker.trust == Trust::Local {
-                eprintln!("bsdx: note: the base.txz in use is a local file; the kernel.txz hash still comes from {url}");
-            }
-            eprintln!(
-                "bsdx: kernel.txz of FreeBSD {release} {}: SHA-256 {sha} from {url}, recorded in {} (trust on first use: commit that file to pin it)",
-                target.machine,
-                lock_path.display()
-            );
-            lock.kernel_txz.insert(
-                key.clone(),
-                Locked {
-                    sha256: sha.clone(),
-                    manifest: url.clone(),
-                    recorded_by: concat!("bsdx ", env!("CARGO_PKG_VERSION")).into(),
-                },
-            );
-            if let Err(e) = lock.write(lock_path) {
-                eprintln!("bsdx: warning: {e:#}; the hash is used for this run only");
-            }
-            (
-                sha,
-                Trust::FirstUse {
-                    manifest: url,
-                    lock: lock_path.to_path_buf(),
-                },
-            )
-        }
-    };
+    let (sha, trust) = lock::kernel_sha256(release, target, mirror, lock_path, base)?;
     let dir = dir_for(Dist::Kernel, release, target, &sha)?;
     if let Some(t) = Tree::open(&dir, &sha) {
         return Ok(t);
@@ -782,23 +533,6 @@ mod tests {
         assert!(Dist::Kernel.wanted(&p("boot/kernel/kernel")));
         assert!(Dist::Kernel.wanted(&p("boot/kernel/tmpfs.ko")));
         assert!(!Dist::Kernel.wanted(&p("boot/kernel/if_em.ko")));
-    }
-
-    #[test]
-    fn manifest_fields() {
-        let m = "base.txz\t769f60a6eea2938a5c4c2d6d1c4f69e63bd0b46b52c4a7a1f04ce8cb1e07b7d0\t27283\tbase\t\"Base system (MANDATORY)\"\ton\nkernel.txz\tABCDEF0123456789abcdef0123456789abcdef0123456789abcdef0123456789\t900\tkernel\t\"Kernel (MANDATORY)\"\ton\n";
-        assert_eq!(
-            manifest_sha256(m, "kernel.txz").unwrap(),
-            "abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789"
-        );
-        assert!(manifest_sha256(m, "base.txz")
-            .unwrap()
-            .starts_with("769f60a6"));
-        assert_eq!(manifest_sha256(m, "lib32.txz"), None);
-        assert_eq!(
-            manifest_sha256("kernel.txz\tnot-a-hash\n", "kernel.txz"),
-            None
-        );
     }
 
     #[test]

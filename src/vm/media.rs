@@ -6,7 +6,7 @@
 //! The root has FreeBSD's `/boot` from base.txz (boot blocks, loader, Lua
 //! scripts, defaults) with bsdx's `loader.conf`, the kernel (and a few
 //! modules) from kernel.txz, `ld-elf.so.1`, the tools in
-//! [`super::inputs::REQUIRED_TOOLS`] and [`super::inputs::EXTRA_TOOLS`],
+//! [`super::guest::REQUIRED_TOOLS`] and [`super::guest::EXTRA_TOOLS`],
 //! `/etc` basics, and every library those tools and the program need,
 //! following `DT_NEEDED` the way `ld-elf.so.1` searches (`/lib`, then
 //! `/usr/lib`). The program itself is not on it: it goes on the per-run
@@ -31,7 +31,8 @@ use crate::cache;
 use crate::model::target::Target;
 
 use super::guest;
-use super::inputs::{Tree, ETC_FILES, EXTRA_TOOLS, REQUIRED_TOOLS};
+use super::guest::{ETC_FILES, EXTRA_TOOLS, REQUIRED_TOOLS};
+use super::inputs::Tree;
 use super::tools;
 
 /// Version of the media layout (part of the cache key).

@@ -3,11 +3,14 @@
 //! its exit status, unattended.
 //!
 //! * [`inputs`]: kernel.txz and base.txz, fetched once and verified (base
-//!   against the pins, kernel against the lock file, trust on first use),
-//!   the needed parts extracted into the cache.
+//!   against the pins, kernel against the lock file), the needed parts
+//!   extracted into the cache.
+//! * [`lock`]: the lock file, `bsdx.lock`: kernel.txz's SHA-256 from the
+//!   release's MANIFEST, trust on first use.
 //! * [`media`]: the boot ISO (loader, kernel, trimmed root), deterministic,
 //!   cached per inputs and libraries.
-//! * [`guest`]: what runs in FreeBSD: loader.conf, bsdx's init script, the job.
+//! * [`guest`]: what runs in FreeBSD: loader.conf, bsdx's init script, the
+//!   job, and the tools and files of base.txz the guest keeps.
 //! * [`data`]: the per-run FAT data disk (program, job, results, `--mount`).
 //! * [`qemu`]: the command line per machine and accelerator, the KVM probe.
 //! * [`console`]: the serial console protocol and FreeBSD's messages.
@@ -24,6 +27,7 @@ pub mod console;
 pub mod data;
 pub mod guest;
 pub mod inputs;
+pub mod lock;
 pub mod media;
 pub mod qemu;
 pub mod tools;
