@@ -26,7 +26,7 @@ pub fn run(a: TestArgs) -> Result<i32> {
         extra.push("--env".into());
         extra.push(e.clone());
     }
-    let runner = crate::vm::runner_command(&release.release, &target, &extra)?;
+    let runner = crate::env::runner_command(&release.release, &target, &extra)?;
     let runner_var = format!("{}RUNNER", target.cargo_env_prefix());
     let mut args: Vec<String> = vec!["test".into(), "--target".into(), target.triple.into()];
     args.extend(a.cargo_args.iter().cloned());
