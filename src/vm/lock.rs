@@ -42,9 +42,9 @@ const LOCK_ABOUT: &str = "Written by `bsdx run`: the SHA-256 of each FreeBSD ker
 impl Lock {
     pub fn read(path: &Path) -> Result<Lock> {
         match std::fs::read_to_string(path) {
-            Ok(text) => serde_json::from_str(&text).with_context(|| {
-                format!(
-                    "{} is not a bsdx lock file; fix it, or remove it to record the hashes again",
+            Ok(text) => serde_json::from_str(&text).map_err(|e| {
+                anyhow::anyhow!(
+                    "{} is not a bsdx lock file ({e})\n  fix: repair it, or remove it to record the hashes again",
                     path.display()
                 )
             }),
@@ -154,7 +154,7 @@ pub fn kernel_sha256(
             let (url, text) = manifest(release, target, mirror)?;
             let sha = manifest_sha256(&text, "kernel.txz").with_context(|| {
                 format!(
-                    "{url} lists no kernel.txz with a SHA-256: is it a FreeBSD release MANIFEST?"
+                    "{url} lists no kernel.txz with a SHA-256: is it a FreeBSD release MANIFEST?\n  fix: check BSDX_MIRROR, or pass --kernel-txz FILE with a kernel.txz you have"
                 )
             })?;
             match (manifest_sha256(&text, "base.txz"), crate::sysroot::lookup(release, target.machine)) {

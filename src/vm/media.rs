@@ -224,8 +224,10 @@ pub fn plan(
         match plan.add_base(base, path) {
             Some(f) => elves.push(f),
             None => bail!(
-                "{} has no {path}, which a bsdx boot needs: is it FreeBSD's base.txz for {}?",
+                "{} has no {path}, which a bsdx boot needs: is it FreeBSD's base.txz for {}?\n  fix: pass the base.txz of FreeBSD {} {} with --base-txz, or leave --base-txz out to download the pinned one",
                 whose(base),
+                target.machine,
+                base.marker.release,
                 target.machine
             ),
         }
@@ -248,8 +250,10 @@ pub fn plan(
     }
     if !kernel.marker.files.contains_key("boot/kernel/kernel") {
         bail!(
-            "{} has no boot/kernel/kernel: is it FreeBSD's kernel.txz?",
-            whose(kernel)
+            "{} has no boot/kernel/kernel: is it FreeBSD's kernel.txz?\n  fix: pass the kernel.txz of FreeBSD {} {} with --kernel-txz, or leave --kernel-txz out to download it",
+            whose(kernel),
+            kernel.marker.release,
+            target.machine
         );
     }
     for (p, e) in &kernel.marker.files {
@@ -343,7 +347,7 @@ pub fn prepare(
     if dir.exists() {
         std::fs::remove_dir_all(&dir).with_context(|| {
             format!(
-                "cannot remove the unfinished {}; remove it yourself",
+                "cannot remove the unfinished {}\n  fix: remove it yourself",
                 dir.display()
             )
         })?;
@@ -463,12 +467,12 @@ fn stage(root: &Path, plan: &Plan, kernel: &Tree, base: &Tree) -> Result<()> {
 fn copy_regular(from: &Path, to: &Path) -> Result<()> {
     let m = std::fs::symlink_metadata(from).with_context(|| {
         format!(
-            "{} is missing from the cache; remove the cache entry",
+            "{} is missing from the cache\n  fix: remove $BSDX_CACHE_DIR/run/inputs (bsdx extracts the release's files again)",
             from.display()
         )
     })?;
     if !m.is_file() {
-        bail!("{} is not a regular file", from.display());
+        bail!("{} is not a regular file\n  fix: remove $BSDX_CACHE_DIR/run/inputs (bsdx extracts the release's files again)", from.display());
     }
     std::fs::copy(from, to).with_context(|| format!("cannot copy {}", from.display()))?;
     Ok(())
@@ -480,7 +484,7 @@ fn esp(root: &Path, base: &Tree) -> Result<()> {
     let loader = base.path(
         &base
             .resolve("boot/loader.efi")
-            .context("base.txz has no boot/loader.efi")?,
+            .with_context(|| format!("the base.txz at {} has no boot/loader.efi, which an arm64 boot needs\n  fix: pass the arm64 base.txz of the release with --base-txz, or leave --base-txz out to download the pinned one", base.marker.source))?,
     );
     let size = std::fs::metadata(&loader)?.len();
     // Twice the loader plus 1 MiB, in 512-byte sectors, at least 2 MiB.
@@ -533,7 +537,7 @@ pub fn run_tool(cmd: &mut Command, name: &str) -> Result<()> {
     let out = cmd.output().with_context(|| format!("cannot run {name}"))?;
     if !out.status.success() {
         bail!(
-            "{name} failed ({}):\n{}{}",
+            "{name} failed ({}):\n{}{}\n  fix: `bsdx doctor` checks xorriso and mtools; if they are fine, remove $BSDX_CACHE_DIR/run/media and retry",
             out.status,
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)

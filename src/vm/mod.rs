@@ -84,7 +84,10 @@ fn inspect(path: &Path, target: &Target, explicit: bool) -> Result<(Program, Tar
     let meta =
         std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
     if !meta.is_file() {
-        bail!("{} is not a file", path.display());
+        bail!(
+            "{} is not a file\n  fix: give `bsdx run` the path of a FreeBSD program (an executable file)",
+            path.display()
+        );
     }
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     let Ok(elf) = goblin::elf::Elf::parse(&bytes) else {
@@ -102,7 +105,7 @@ fn inspect(path: &Path, target: &Target, explicit: bool) -> Result<(Program, Tar
             f.triple
         ),
         (None, _) => bail!(
-            "{} is an ELF file for a machine bsdx cannot run (e_machine {}); bsdx runs amd64 and arm64 FreeBSD programs",
+            "{} is an ELF file for a machine bsdx cannot run (e_machine {}); bsdx runs amd64 and arm64 FreeBSD programs\n  fix: build it for x86_64-unknown-freebsd or aarch64-unknown-freebsd (`bsdx build --target ...`)",
             path.display(),
             elf.header.e_machine
         ),
