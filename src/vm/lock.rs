@@ -16,7 +16,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::target::Target;
 
-use super::inputs::{dist_urls, Tree, Trust};
+use super::inputs::dist_urls;
+use super::tree::{Tree, Trust};
 
 /// `bsdx.lock`: the kernel.txz hashes recorded on first use.
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]

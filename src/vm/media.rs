@@ -32,8 +32,8 @@ use crate::model::target::Target;
 
 use super::guest;
 use super::guest::{ETC_FILES, EXTRA_TOOLS, REQUIRED_TOOLS};
-use super::inputs::Tree;
 use super::tools;
+use super::tree::Tree;
 
 /// Version of the media layout (part of the cache key).
 pub const SCHEMA: u32 = 1;

@@ -3,8 +3,8 @@
 //! its exit status, unattended.
 //!
 //! * [`inputs`]: kernel.txz and base.txz, fetched once and verified (base
-//!   against the pins, kernel against the lock file), the needed parts
-//!   extracted into the cache.
+//!   against the pins, kernel against the lock file).
+//! * [`tree`]: the parts of them a boot needs, extracted into the cache.
 //! * [`lock`]: the lock file, `bsdx.lock`: kernel.txz's SHA-256 from the
 //!   release's MANIFEST, trust on first use.
 //! * [`media`]: the boot ISO (loader, kernel, trimmed root), deterministic,
@@ -13,6 +13,9 @@
 //!   job, and the tools and files of base.txz the guest keeps.
 //! * [`data`]: the per-run FAT data disk (program, job, results, `--mount`).
 //! * [`qemu`]: the command line per machine and accelerator, the KVM probe.
+//! * `session`: one boot under QEMU, the console read as it arrives, and
+//!   the run's outcome.
+//! * [`report`]: what a run reports (`--json`) and its text view.
 //! * [`console`]: the serial console protocol and FreeBSD's messages.
 //! * [`tools`]: the host programs and their Debian packages.
 //!
@@ -33,6 +36,7 @@ pub mod qemu;
 pub mod report;
 mod session;
 pub mod tools;
+pub mod tree;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

@@ -8,8 +8,8 @@ use serde::Serialize;
 use crate::check::Finding;
 
 use super::console::{Refusal, Stage};
-use super::inputs;
 use super::qemu::Accel;
+use super::tree;
 
 /// How a run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
@@ -47,7 +47,7 @@ pub struct InputReport {
     pub file: String,
     pub sha256: String,
     pub source: String,
-    pub trust: inputs::Trust,
+    pub trust: tree::Trust,
 }
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
