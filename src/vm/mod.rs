@@ -163,41 +163,7 @@ pub fn run(mut opts: Options, explicit_target: bool) -> Result<Report> {
         tempfile::Builder::new().prefix("bsdx-run-").tempdir()?
     };
     let image = run_dir.path().join("data.img");
-    let mut guest_env = opts.guest_env.clone();
-    if opts.mount.is_some() && std::env::var_os("CARGO_MANIFEST_DIR").is_some() {
-        // cargo's test runner: the package is mounted where the program runs.
-        guest_env.retain(|(k, _)| k != "CARGO_MANIFEST_DIR");
-        guest_env.push(("CARGO_MANIFEST_DIR".into(), guest::MOUNT.into()));
-    }
-    let job = guest::Job {
-        program: name.clone(),
-        args: opts.args.clone(),
-        guest_env,
-        root: opts.root,
-    };
-    let copied = data::create(
-        &image,
-        &guest::job(&job),
-        &opts.binary,
-        &name,
-        opts.mount.as_deref(),
-    )?;
-    if let Some(m) = &opts.mount {
-        if !opts.quiet {
-            eprintln!(
-                "bsdx: {} copied to {} in the guest ({} files, {})",
-                std::path::absolute(m)
-                    .unwrap_or_else(|_| m.clone())
-                    .display(),
-                guest::MOUNT,
-                copied.files,
-                indicatif::HumanBytes(copied.bytes)
-            );
-        }
-        for s in &copied.skipped {
-            eprintln!("bsdx: note: not copied: {s}");
-        }
-    }
+    data_disk(&opts, &name, &image)?;
     let (accel, accel_note) = qemu::choose(opts.accel, &target, &qemu_path, firmware.as_deref());
     let machine = qemu::Machine {
         target,
@@ -208,46 +174,15 @@ pub fn run(mut opts: Options, explicit_target: bool) -> Result<Report> {
     };
     let args = qemu::args(&machine, &media.iso, &image);
     let line = qemu::shell_line(&qemu_path, &args);
-    let mut report = Report {
-        schema: SCHEMA,
-        release: opts.release.clone(),
-        target: target.triple.to_string(),
-        program: opts.binary.clone(),
-        args: opts.args.clone(),
-        outcome: Outcome::DryRun,
-        exit_code: exit::OK,
-        program_exit: None,
-        signal: None,
-        stage: None,
-        message: None,
-        refusals: vec![],
-        predicted: vec![],
-        accel,
-        accel_note: accel_note.clone(),
-        boot_seconds: None,
-        seconds: 0.0,
-        stdout: None,
-        stderr: None,
-        console_tail: vec![],
-        console_log: None,
-        qemu_messages: String::new(),
-        media: MediaReport {
-            iso: media.iso.clone(),
-            cached: media.cached,
-            libraries: plan.libraries.clone(),
-            missing: plan.missing.clone(),
-        },
-        inputs: [&kernel, &base]
-            .iter()
-            .map(|t| InputReport {
-                file: t.marker.dist.file().to_string(),
-                sha256: t.marker.sha256.clone(),
-                source: t.marker.source.clone(),
-                trust: t.marker.trust.clone(),
-            })
-            .collect(),
-        qemu: line.clone(),
+    let inputs = [&kernel, &base].map(InputReport::of).to_vec();
+    let media_report = MediaReport {
+        iso: media.iso.clone(),
+        cached: media.cached,
+        libraries: plan.libraries.clone(),
+        missing: plan.missing.clone(),
     };
+    let mut report = Report::before_boot(&opts, accel, accel_note.clone(), media_report, inputs);
+    report.qemu = line.clone();
     if opts.dry_run {
         let kept = run_dir.keep();
         let dest = kept.parent().expect("has a parent").join("dry-run");
@@ -278,6 +213,47 @@ pub fn run(mut opts: Options, explicit_target: bool) -> Result<Report> {
     std::fs::write(&log, &session.log).ok();
     session::finish(&mut report, session, &opts, &image, &log, started)?;
     Ok(report)
+}
+
+/// The run's data disk at `image`: the program, its job (arguments and
+/// guest environment) and the `--mount` directory.
+fn data_disk(opts: &Options, name: &str, image: &Path) -> Result<()> {
+    let mut guest_env = opts.guest_env.clone();
+    if opts.mount.is_some() && std::env::var_os("CARGO_MANIFEST_DIR").is_some() {
+        // cargo's test runner: the package is mounted where the program runs.
+        guest_env.retain(|(k, _)| k != "CARGO_MANIFEST_DIR");
+        guest_env.push(("CARGO_MANIFEST_DIR".into(), guest::MOUNT.into()));
+    }
+    let job = guest::Job {
+        program: name.to_string(),
+        args: opts.args.clone(),
+        guest_env,
+        root: opts.root,
+    };
+    let copied = data::create(
+        image,
+        &guest::job(&job),
+        &opts.binary,
+        name,
+        opts.mount.as_deref(),
+    )?;
+    if let Some(m) = &opts.mount {
+        if !opts.quiet {
+            eprintln!(
+                "bsdx: {} copied to {} in the guest ({} files, {})",
+                std::path::absolute(m)
+                    .unwrap_or_else(|_| m.clone())
+                    .display(),
+                guest::MOUNT,
+                copied.files,
+                indicatif::HumanBytes(copied.bytes)
+            );
+        }
+        for s in &copied.skipped {
+            eprintln!("bsdx: note: not copied: {s}");
+        }
+    }
+    Ok(())
 }
 
 pub(crate) fn run_failed(message: String) -> anyhow::Error {

@@ -7,9 +7,12 @@ use serde::Serialize;
 
 use crate::check::Finding;
 
+use crate::exit;
+
 use super::console::{Refusal, Stage};
 use super::qemu::Accel;
-use super::tree;
+use super::tree::{self, Tree};
+use super::{Options, SCHEMA};
 
 /// How a run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
@@ -104,7 +107,58 @@ pub struct Report {
     pub qemu: String,
 }
 
+impl InputReport {
+    /// An input as the report names it: which file, its SHA-256, where it
+    /// came from and how bsdx trusts it.
+    pub fn of(tree: &Tree) -> InputReport {
+        InputReport {
+            file: tree.marker.dist.file().to_string(),
+            sha256: tree.marker.sha256.clone(),
+            source: tree.marker.source.clone(),
+            trust: tree.marker.trust.clone(),
+        }
+    }
+}
+
 impl Report {
+    /// What is known before the boot (a `--dry-run`'s whole report): the
+    /// outcome `dry-run` until the session says otherwise.
+    pub fn before_boot(
+        opts: &Options,
+        accel: Accel,
+        accel_note: Option<String>,
+        media: MediaReport,
+        inputs: Vec<InputReport>,
+    ) -> Report {
+        Report {
+            schema: SCHEMA,
+            release: opts.release.clone(),
+            target: opts.target.triple.to_string(),
+            program: opts.binary.clone(),
+            args: opts.args.clone(),
+            outcome: Outcome::DryRun,
+            exit_code: exit::OK,
+            program_exit: None,
+            signal: None,
+            stage: None,
+            message: None,
+            refusals: vec![],
+            predicted: vec![],
+            accel,
+            accel_note,
+            boot_seconds: None,
+            seconds: 0.0,
+            stdout: None,
+            stderr: None,
+            console_tail: vec![],
+            console_log: None,
+            qemu_messages: String::new(),
+            media,
+            inputs,
+            qemu: String::new(),
+        }
+    }
+
     /// What a person reads on stderr after the run (nothing when the
     /// program simply exited).
     pub fn render(&self) -> String {
