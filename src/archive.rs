@@ -138,14 +138,17 @@ pub fn extract(
     let len = file.metadata().map(|m| m.len()).unwrap_or(0);
     let file_name = what.rsplit(' ').next().unwrap_or(what);
     let bar = progress(len, &format!("extracting {file_name}"));
-    let unreadable =
-        || format!("cannot read {name} as an xz-compressed tar archive (is it {what}?)");
+    let unreadable = |e: io::Error| {
+        anyhow::anyhow!(
+            "cannot read {name} as an xz-compressed tar archive ({e}): is it {what}?\n  fix: give {what}, whole (a download cut short is not; fetch it again)"
+        )
+    };
     let mut archive = tar::Archive::new(xz2::read::XzDecoder::new(HashingReader::new(
         file,
         bar.clone(),
     )));
-    for entry in archive.entries().with_context(unreadable)? {
-        let mut entry = entry.with_context(unreadable)?;
+    for entry in archive.entries().map_err(unreadable)? {
+        let mut entry = entry.map_err(unreadable)?;
         let raw = entry.path_bytes().into_owned();
         let refused = |why: String| {
             anyhow::Error::from(Refused {
@@ -164,14 +167,14 @@ pub fn extract(
         });
         result.map_err(|e| match e {
             Stop::Refused(why) => refused(why),
-            Stop::Read(e) => anyhow::Error::new(e).context(unreadable()),
+            Stop::Read(e) => unreadable(e),
             Stop::Other(e) => e,
         })?;
     }
     let mut xz = archive.into_inner();
-    io::copy(&mut xz, &mut io::sink()).with_context(unreadable)?;
+    io::copy(&mut xz, &mut io::sink()).map_err(unreadable)?;
     let mut hashing = xz.into_inner();
-    io::copy(&mut hashing, &mut io::sink()).with_context(unreadable)?;
+    io::copy(&mut hashing, &mut io::sink()).map_err(unreadable)?;
     bar.finish_and_clear();
     Ok(hashing.hex())
 }
@@ -535,11 +538,14 @@ mod tests {
         let p = d.path().join("kernel.txz");
         std::fs::write(&p, b"not xz").unwrap();
         let e = extract(&p, "kernel.txz", "FreeBSD's kernel.txz", &mut |_| Ok(())).unwrap_err();
+        let text = format!("{e:#}");
         assert!(
-            format!("{e:#}").starts_with(
-                "cannot read kernel.txz as an xz-compressed tar archive (is it FreeBSD's kernel.txz?)"
-            ),
-            "{e:#}"
+            text.starts_with("cannot read kernel.txz as an xz-compressed tar archive ("),
+            "{text}"
+        );
+        assert!(
+            text.ends_with("): is it FreeBSD's kernel.txz?\n  fix: give FreeBSD's kernel.txz, whole (a download cut short is not; fetch it again)"),
+            "{text}"
         );
     }
 }
