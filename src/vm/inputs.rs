@@ -2,7 +2,7 @@
 //! verified, and the parts a boot needs extracted into the cache.
 //!
 //! * base.txz: verified against the pin in `data/releases.json`, the same
-//!   download ([`crate::sysroot::fetch::download`]) as `bsdx sysroot fetch`.
+//!   download (`sysroot::fetch::download`) as `bsdx sysroot fetch`.
 //! * kernel.txz: bsdx has no pins for it. Its SHA-256 comes from the lock
 //!   file, recorded from the release's `MANIFEST` on first use
 //!   ([`super::lock`]).

@@ -7,8 +7,10 @@
 //! * [`tree`]: the parts of them a boot needs, extracted into the cache.
 //! * [`lock`]: the lock file, `bsdx.lock`: kernel.txz's SHA-256 from the
 //!   release's MANIFEST, trust on first use.
-//! * [`media`]: the boot ISO (loader, kernel, trimmed root), deterministic,
-//!   cached per inputs and libraries.
+//! * [`root`]: what the boot ISO's root holds (loader, kernel, the guest's
+//!   tools, the libraries they and the program need).
+//! * [`media`]: the boot ISO, built deterministically and cached per inputs
+//!   and libraries.
 //! * [`guest`]: what runs in FreeBSD: loader.conf, bsdx's init script, the
 //!   job, and the tools and files of base.txz the guest keeps.
 //! * [`data`]: the per-run FAT data disk (program, job, results, `--mount`).
@@ -34,6 +36,7 @@ pub mod lock;
 pub mod media;
 pub mod qemu;
 pub mod report;
+pub mod root;
 mod session;
 pub mod tools;
 pub mod tree;
@@ -144,7 +147,7 @@ pub fn run(mut opts: Options, explicit_target: bool) -> Result<Report> {
         _ => Some(tools::firmware(Some(&qemu_path)).map_err(|e| run_failed(e.to_string()))?),
     };
     let (kernel, base) = inputs::acquire(&opts.release, &target, &opts.sources)?;
-    let plan = media::plan(&target, &kernel, &base, &program.needed)?;
+    let plan = root::plan(&target, &kernel, &base, &program.needed)?;
     let media = media::prepare(&target, &opts.release, &kernel, &base, &plan)?;
     let name = data::program_name(&opts.binary);
     for m in &plan.missing {

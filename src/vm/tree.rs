@@ -160,11 +160,16 @@ impl Tree {
             if self.marker.files.contains_key(&at) {
                 return Some(at);
             }
-            let text = self.marker.links.get(&at)?;
-            let comps: Vec<String> = at.split('/').map(str::to_string).collect();
-            at = join_inside(&comps[..comps.len() - 1], text)?.join("/");
+            at = self.resolve_step(&at)?;
         }
         None
+    }
+
+    /// Where a link at `path` points, as an archive path (one step).
+    pub fn resolve_step(&self, path: &str) -> Option<String> {
+        let text = self.marker.links.get(path)?;
+        let comps: Vec<String> = path.split('/').map(str::to_string).collect();
+        join_inside(&comps[..comps.len() - 1], text).map(|p| p.join("/"))
     }
 
     /// The file on disk for an archive path of a regular file.
