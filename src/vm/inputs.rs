@@ -136,9 +136,14 @@ fn local(dist: Dist, file: &Path, release: &str, target: &Target) -> Result<Tree
 }
 
 fn pinned_base(release: &str, target: &Target, mirror: Option<&str>) -> Result<Tree> {
-    let want = Wanted::new(release, target.machine, None).with_context(|| {
-        format!(
-            "FreeBSD {release} has no pinned base.txz for {}: pass --base-txz FILE",
+    let want = Wanted::new(release, target.machine, None).map_err(|e| {
+        // The pin's own advice (--sha256) is `bsdx sysroot fetch`'s; here
+        // the way out is a local file.
+        let e = e.to_string();
+        let why = e.lines().next().unwrap_or_default();
+        anyhow::anyhow!(
+            "FreeBSD {release} has no pinned base.txz for {} ({why})\n  fix: pass --base-txz FILE with the release's base.txz for {}",
+            target.machine,
             target.machine
         )
     })?;

@@ -202,6 +202,35 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_lock_file_round_trips_and_a_broken_one_says_what_to_do() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("bsdx.lock");
+        let empty = Lock::read(&path).unwrap();
+        assert_eq!((empty.schema, empty.kernel_txz.len()), (1, 0));
+        let mut lock = empty;
+        lock.kernel_txz.insert(
+            "14.4-amd64".into(),
+            Locked {
+                sha256: "ab".repeat(32),
+                manifest: "file:///m/MANIFEST".into(),
+                recorded_by: "bsdx test".into(),
+            },
+        );
+        lock.write(&path).unwrap();
+        let back = Lock::read(&path).unwrap();
+        assert_eq!(back.kernel_txz["14.4-amd64"].sha256, "ab".repeat(32));
+        assert!(back.about.contains("trust on first use"), "{}", back.about);
+        assert!(!d.path().join("bsdx.lock.tmp").exists());
+        std::fs::write(&path, "not json").unwrap();
+        let e = Lock::read(&path).unwrap_err().to_string();
+        assert!(e.contains("is not a bsdx lock file ("), "{e}");
+        assert!(
+            e.ends_with("\n  fix: repair it, or remove it to record the hashes again"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn manifest_fields() {
         let m = "base.txz\t769f60a6eea2938a5c4c2d6d1c4f69e63bd0b46b52c4a7a1f04ce8cb1e07b7d0\t27283\tbase\t\"Base system (MANDATORY)\"\ton\nkernel.txz\tABCDEF0123456789abcdef0123456789abcdef0123456789abcdef0123456789\t900\tkernel\t\"Kernel (MANDATORY)\"\ton\n";
         assert_eq!(
