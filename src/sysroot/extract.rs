@@ -265,7 +265,7 @@ mod tests {
         p.iter().map(|s| s.to_string()).collect()
     }
     #[test]
-    fn member_paths() {
+    fn library_member_names() {
         assert_eq!(
             library_name(&strings(&["lib", "libc.so.7"])),
             Some("libc.so.7")
