@@ -37,6 +37,9 @@ pub(super) struct Session {
     qemu_messages: String,
 }
 
+/// Boot QEMU with `args` and watch its console until the program's exit
+/// status (then a grace period for the power-off), a panic, a stuck boot
+/// or `--timeout`.
 pub(super) fn boot(
     qemu: &Path,
     args: &[std::ffi::OsString],
@@ -56,6 +59,91 @@ pub(super) fn boot(
                 qemu.display()
             ))
         })?;
+    let (reader, rx, erx) = read_output(&mut child);
+    let mut parser = console::Parser::new();
+    let mut watch = Watch {
+        opts,
+        name,
+        t0,
+        end_by: None,
+        summary: Summary::default(),
+        session: Session {
+            summary: Summary::default(),
+            tail: vec![],
+            log: Vec::new(),
+            stdout: String::new(),
+            stderr: String::new(),
+            timed_out: false,
+            boot_seconds: None,
+            status: None,
+            qemu_messages: String::new(),
+        },
+    };
+    let deadline = t0 + opts.timeout;
+    let mut killed = false;
+    loop {
+        let until = watch.end_by.map_or(deadline, |e| e.min(deadline));
+        let left = until.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(Some(chunk)) => {
+                watch.session.log.extend_from_slice(&chunk);
+                if opts.console {
+                    let mut e = std::io::stderr().lock();
+                    let _ = e.write_all(&chunk);
+                    let _ = e.flush();
+                }
+                watch.note(parser.feed(&chunk));
+            }
+            Ok(None) | Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                // Woken by the deadline, or by the end of a grace period.
+                watch.session.timed_out = watch.end_by.is_none_or(|e| e >= deadline);
+                let _ = child.kill();
+                killed = true;
+                break;
+            }
+        }
+    }
+    watch.note(parser.finish());
+    let Watch {
+        mut session,
+        summary,
+        ..
+    } = watch;
+    if !killed {
+        // stdout closed: QEMU is exiting. Give it a moment, then make sure.
+        for _ in 0..50 {
+            if let Ok(Some(_)) = child.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = child.kill();
+    }
+    let status = child.wait().ok();
+    session.status = if killed { None } else { status };
+    if !killed {
+        let _ = reader.join();
+    }
+    // QEMU is gone; its stderr ends with it (a helper it started could
+    // keep it open: wait a little, not for ever).
+    session.qemu_messages = erx.recv_timeout(Duration::from_secs(2)).unwrap_or_default();
+    session.tail = parser.tail();
+    session.summary = summary;
+    Ok(session)
+}
+
+type Chunks = std::sync::mpsc::Receiver<Option<Vec<u8>>>;
+
+/// Threads reading QEMU's stdout (the console, in chunks as they arrive;
+/// `None` at its end) and its stderr (whole, when QEMU is gone).
+fn read_output(
+    child: &mut std::process::Child,
+) -> (
+    std::thread::JoinHandle<()>,
+    Chunks,
+    std::sync::mpsc::Receiver<String>,
+) {
     let mut out = child.stdout.take().expect("piped");
     let mut err = child.stderr.take().expect("piped");
     let (tx, rx) = std::sync::mpsc::channel::<Option<Vec<u8>>>();
@@ -81,28 +169,28 @@ pub(super) fn boot(
         let _ = err.read_to_string(&mut s);
         let _ = etx.send(s);
     });
-    let mut parser = console::Parser::new();
-    let mut summary = Summary::default();
-    let mut session = Session {
-        summary: Summary::default(),
-        tail: vec![],
-        log: Vec::new(),
-        stdout: String::new(),
-        stderr: String::new(),
-        timed_out: false,
-        boot_seconds: None,
-        status: None,
-        qemu_messages: String::new(),
-    };
-    let deadline = t0 + opts.timeout;
-    let mut end_by: Option<Instant> = None;
-    let mut killed = false;
-    let handle = |events: Vec<Event>,
-                  session: &mut Session,
-                  end_by: &mut Option<Instant>,
-                  summary: &mut Summary| {
+    (reader, rx, erx)
+}
+
+/// What the watch over a boot keeps between console chunks.
+struct Watch<'a> {
+    opts: &'a Options,
+    name: &'a str,
+    t0: Instant,
+    /// When to stop QEMU, once the console said the run is over.
+    end_by: Option<Instant>,
+    summary: Summary,
+    session: Session,
+}
+
+impl Watch<'_> {
+    /// Take in what the console said: the program's output streamed (or
+    /// kept, with --json), the boot's milestones, and when to stop.
+    fn note(&mut self, events: Vec<Event>) {
+        let opts = self.opts;
+        let session = &mut self.session;
         for e in events {
-            summary.note(&e);
+            self.summary.note(&e);
             match &e {
                 Event::Stdout(l) => {
                     if opts.capture {
@@ -123,10 +211,11 @@ pub(super) fn boot(
                     }
                 }
                 Event::Milestone(Milestone::Guest { .. }) => {
-                    session.boot_seconds = Some(t0.elapsed().as_secs_f64());
+                    session.boot_seconds = Some(self.t0.elapsed().as_secs_f64());
                 }
                 Event::Milestone(Milestone::Started) if !opts.quiet && !opts.console => {
-                    let (rel, mach) = summary
+                    let (rel, mach) = self
+                        .summary
                         .guest
                         .as_ref()
                         .map(|(_, r, m)| (r.clone(), m.clone()))
@@ -137,70 +226,24 @@ pub(super) fn boot(
                         format!("{} (uid {})", guest::USER.0, guest::USER.1)
                     };
                     eprintln!(
-                        "bsdx: FreeBSD {rel} {mach} up after {:.1} s; running {name} as {who}",
-                        session.boot_seconds.unwrap_or_default()
+                        "bsdx: FreeBSD {rel} {mach} up after {:.1} s; running {} as {who}",
+                        session.boot_seconds.unwrap_or_default(),
+                        self.name
                     );
                 }
                 Event::Exit(_) | Event::GuestError(_) => {
-                    end_by.get_or_insert(Instant::now() + AFTER_EXIT);
+                    self.end_by.get_or_insert(Instant::now() + AFTER_EXIT);
                 }
                 Event::Panic(_) => {
-                    end_by.get_or_insert(Instant::now() + AFTER_PANIC);
+                    self.end_by.get_or_insert(Instant::now() + AFTER_PANIC);
                 }
                 Event::Stuck(_) => {
-                    *end_by = Some(Instant::now() + Duration::from_secs(1));
+                    self.end_by = Some(Instant::now() + Duration::from_secs(1));
                 }
                 _ => {}
             }
         }
-    };
-    loop {
-        let until = end_by.map_or(deadline, |e| e.min(deadline));
-        let left = until.saturating_duration_since(Instant::now());
-        match rx.recv_timeout(left) {
-            Ok(Some(chunk)) => {
-                session.log.extend_from_slice(&chunk);
-                if opts.console {
-                    let mut e = std::io::stderr().lock();
-                    let _ = e.write_all(&chunk);
-                    let _ = e.flush();
-                }
-                let events = parser.feed(&chunk);
-                handle(events, &mut session, &mut end_by, &mut summary);
-            }
-            Ok(None) | Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
-            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-                // Woken by the deadline, or by the end of a grace period.
-                session.timed_out = end_by.is_none_or(|e| e >= deadline);
-                let _ = child.kill();
-                killed = true;
-                break;
-            }
-        }
     }
-    let events = parser.finish();
-    handle(events, &mut session, &mut end_by, &mut summary);
-    if !killed {
-        // stdout closed: QEMU is exiting. Give it a moment, then make sure.
-        for _ in 0..50 {
-            if let Ok(Some(_)) = child.try_wait() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let _ = child.kill();
-    }
-    let status = child.wait().ok();
-    session.status = if killed { None } else { status };
-    if !killed {
-        let _ = reader.join();
-    }
-    // QEMU is gone; its stderr ends with it (a helper it started could
-    // keep it open: wait a little, not for ever).
-    session.qemu_messages = erx.recv_timeout(Duration::from_secs(2)).unwrap_or_default();
-    session.tail = parser.tail();
-    session.summary = summary;
-    Ok(session)
 }
 
 pub(super) fn finish(
