@@ -579,7 +579,7 @@ fn run_release_parser() -> impl TypedValueParser<Value = String> {
 #[derive(Debug, Clone, Args)]
 pub struct VmArgs {
     /// Give up after this many seconds, boot included (exit status 124).
-    #[arg(long, env = "BSDX_RUN_TIMEOUT", default_value_t = crate::run::DEFAULT_TIMEOUT, value_name = "SECONDS")]
+    #[arg(long, env = "BSDX_RUN_TIMEOUT", default_value_t = crate::vm::DEFAULT_TIMEOUT, value_name = "SECONDS")]
     pub timeout: u64,
     /// Copy DIR into the guest at /mnt, the program's working directory
     /// (not copied back; `target/`-like caches and .git are left out).
@@ -597,7 +597,7 @@ pub struct VmArgs {
     /// KVM or software emulation; auto uses KVM when a probe guest really
     /// runs on /dev/kvm.
     #[arg(long, value_enum, env = "BSDX_ACCEL", default_value = "auto")]
-    pub accel: crate::run::qemu::AccelChoice,
+    pub accel: crate::vm::qemu::AccelChoice,
     /// Guest memory in MiB.
     #[arg(
         long,

@@ -143,7 +143,7 @@ pub fn run(target: &Target, release: &Release, sysroot: Option<PathBuf>) -> Repo
 /// What `bsdx run` and `bsdx test` need: QEMU, mtools, xorriso and (arm64)
 /// EFI firmware, each with its Debian package.
 fn run_checks(target: &Target) -> Vec<Check> {
-    use crate::run::tools;
+    use crate::vm::tools;
     let mut checks: Vec<Check> = tools::all(target)
         .iter()
         .map(|t| {

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Result;
+use anyhow::{bail, Context, Result};
 use serde::Serialize;
 
 use crate::abitag;
@@ -358,8 +358,7 @@ pub fn runner_var(target: &Target, release: &Release) -> Result<Var> {
             why: "already set here: kept (unset it for `bsdx run`)".into(),
         });
     }
-    let value =
-        crate::run::runner_command(&release.release, target, &["--mount".into(), ".".into()])?;
+    let value = runner_command(&release.release, target, &["--mount".into(), ".".into()])?;
     Ok(Var {
         name,
         value,
@@ -368,6 +367,30 @@ pub fn runner_var(target: &Target, release: &Release) -> Result<Var> {
             target.triple, release.release
         ),
     })
+}
+
+/// `bsdx env --runner` and `bsdx test`: the runner cargo puts in front of
+/// each test binary: this bsdx, `run`, the options, `--`.
+pub fn runner_command(release: &str, target: &Target, extra: &[String]) -> Result<String> {
+    let exe = std::env::current_exe().context("cannot find the bsdx executable")?;
+    let exe = exe.display().to_string();
+    let mut words = vec![
+        exe,
+        "run".into(),
+        "--release".into(),
+        release.into(),
+        "--target".into(),
+        target.triple.into(),
+    ];
+    words.extend(extra.iter().cloned());
+    words.push("--".into());
+    if let Some(w) = words
+        .iter()
+        .find(|w| w.chars().any(char::is_whitespace) || w.is_empty())
+    {
+        bail!("cargo splits a runner from the environment on whitespace, and `{w}` contains some\n  fix: install bsdx (and the files it is given) at a path without spaces");
+    }
+    Ok(words.join(" "))
 }
 
 /// Quote for POSIX sh.

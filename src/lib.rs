@@ -6,6 +6,7 @@
 
 pub mod abi_import;
 pub mod abitag;
+pub mod archive;
 pub mod build;
 pub mod cache;
 pub mod check;
@@ -21,7 +22,7 @@ pub mod new;
 pub mod package;
 pub mod rcd;
 pub mod repro;
-pub mod run;
 pub mod stubs;
 pub mod sysroot;
 pub mod toolchain;
+pub mod vm;

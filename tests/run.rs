@@ -815,16 +815,16 @@ fn qemu_command_lines_per_machine_and_accelerator() {
 fn summary(
     log: &[u8],
 ) -> (
-    bsdx::run::console::Summary,
-    Vec<bsdx::run::console::Event>,
+    bsdx::vm::console::Summary,
+    Vec<bsdx::vm::console::Event>,
     Vec<String>,
 ) {
-    bsdx::run::console::Summary::of_log(log)
+    bsdx::vm::console::Summary::of_log(log)
 }
 
 #[test]
 fn real_freebsd_consoles_are_understood() {
-    use bsdx::run::console::{Event, RefusalKind, Stage};
+    use bsdx::vm::console::{Event, RefusalKind, Stage};
     let Some(ok) = serial_log("sysinfo-ok.log") else {
         return;
     };
@@ -987,6 +987,29 @@ fn path_with(dir: &Path) -> std::ffi::OsString {
     p
 }
 
+/// What `bsdx run` shows on stderr, whole, for a snapshot: the boot time
+/// and the kept console log's name (a time stamp and a pid) redacted, after
+/// checking that the log is really kept in the cache.
+fn report_view(stderr: &str) -> String {
+    let logs = shared_dir("run-cache").join("run/logs");
+    let mut out = String::new();
+    for line in stderr.lines() {
+        if let Some(p) = line.strip_prefix("  the whole console: ") {
+            let p = Path::new(p);
+            assert_eq!(p.parent(), Some(logs.as_path()), "{stderr}");
+            assert!(p.is_file(), "the console log is kept: {stderr}");
+            out.push_str("  the whole console: [CACHE]/run/logs/console-[STAMP]-[PID].log\n");
+        } else if let Some((before, after)) = line.split_once(" up after ") {
+            let (_, rest) = after.split_once(" s;").unwrap_or(("", after));
+            out.push_str(&format!("{before} up after [SECONDS] s;{rest}\n"));
+        } else {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
 /// `bsdx run` with the FAKE QEMU replaying `log`.
 fn fake_run(log: &[u8]) -> (Bsdx, tempfile::TempDir) {
     let tmp = tempfile::tempdir().unwrap();
@@ -1019,6 +1042,7 @@ fn a_clean_run_streams_stdout_and_exits_with_the_programs_status() {
     log.splice(at..at, b"#bsdx:exit 0\r\n".iter().copied());
     let (cmd, tmp) = fake_run(&log);
     let r = cmd.arg_path(&elves().program).run().success();
+    insta::assert_snapshot!("report-exited", report_view(&r.stderr()));
     assert_eq!(
         r.stdout(),
         "load average: 0.96 0.20 0.07\ntotal memory: 482 MiB\nuptime:       0h 0m\nprocesses:    2\n\n",
@@ -1067,10 +1091,27 @@ fn a_signal_gives_128_plus_n_and_says_which() {
         l.starts_with("crash rc=").then(|| "#bsdx:exit 139".into())
     });
     let (cmd, _tmp) = fake_run(&log);
-    cmd.arg_path(&elves().program)
+    let r = cmd
+        .arg_path(&elves().program)
         .run()
         .failure(139)
         .stderr_has("was killed by signal 11 (SIGSEGV), core dumped; exit status 139");
+    insta::assert_snapshot!("report-signaled", report_view(&r.stderr()));
+    let (cmd, _tmp) = fake_run(&log);
+    let j = cmd
+        .args(["--json"])
+        .arg_path(&elves().program)
+        .run()
+        .failure(139)
+        .json();
+    assert_eq!(j["outcome"], "signaled");
+    assert_eq!(j["signal"]["number"], 11);
+    assert_eq!(j["signal"]["core_dumped"], true);
+    assert_eq!(
+        j["console_log"],
+        serde_json::Value::Null,
+        "kept only for failed boots"
+    );
 }
 
 #[test]
@@ -1089,11 +1130,13 @@ fn a_loader_refusal_is_shown_with_the_check_finding_that_predicted_it() {
             .then(|| format!("#bsdx:e:{l}\r\n#bsdx:exit 1"))
     });
     let (cmd, _tmp) = fake_run(&log);
-    cmd.args(["--release", "13.5"])
+    let r = cmd
+        .args(["--release", "13.5"])
         .arg_path(&elves().refused)
         .run()
-        .failure(1)
-        .stderr_has("FreeBSD's loader refused to start freebsd-bot")
+        .failure(1);
+    insta::assert_snapshot!("report-loader-refusal", report_view(&r.stderr()));
+    r.stderr_has("FreeBSD's loader refused to start freebsd-bot")
         .stderr_has("ld-elf.so.1: /mnt/freebsd-bot: Undefined symbol \"secure_getenv@FBSD_1.7\"")
         .stderr_has("bsdx check --release 13.5 predicted it:")
         .stderr_has("[missing-symbol-version] FreeBSD 13.5 does not export secure_getenv@FBSD_1.7");
@@ -1126,10 +1169,9 @@ fn a_kernel_panic_is_reported_with_the_consoles_last_lines() {
     // Made up in the format of sys/kern/kern_shutdown.c (no real panic log exists).
     let Some(log) = boot_then("panic: vm_fault_lookup: fault on nofault entry, addr: 0\r\ncpuid = 0\r\ntime = 2\r\nKDB: stack backtrace:\r\n#0 0xffffffff80b9002d at kdb_backtrace+0x5d\r\nUptime: 2s\r\nRebooting...\r\n") else { return };
     let (cmd, _tmp) = fake_run(&log);
-    cmd.arg_path(&elves().program)
-        .run()
-        .failure(125)
-        .stderr_has("the FreeBSD kernel panicked while the kernel mounted the boot ISO as root: vm_fault_lookup")
+    let r = cmd.arg_path(&elves().program).run().failure(125);
+    insta::assert_snapshot!("report-panic", report_view(&r.stderr()));
+    r.stderr_has("the FreeBSD kernel panicked while the kernel mounted the boot ISO as root: vm_fault_lookup")
         .stderr_has("| KDB: stack backtrace:")
         .stderr_has("the whole console: ");
 }
@@ -1143,12 +1185,14 @@ fn a_stuck_boot_and_a_timeout_end_with_the_last_lines() {
     let Some(log) = boot_then("mountroot: unable to remount devfs under /dev (error 2)\r\n\r\nLoader variables:\r\n  vfs.root.mountfrom=cd9660:/dev/cd0\r\n\r\nmountroot> ") else { return };
     let (cmd, _tmp) = fake_run(&log);
     let t = std::time::Instant::now();
-    cmd.env("FAKE_QEMU_SLEEP", "30")
+    let r = cmd
+        .env("FAKE_QEMU_SLEEP", "30")
         .arg_path(&elves().program)
         .run()
         .failure(125)
         .stderr_has("could not mount the boot ISO as its root file system and stopped at its mountroot> prompt");
     assert!(t.elapsed().as_secs() < 20, "bsdx stops QEMU at the prompt");
+    insta::assert_snapshot!("report-stuck-at-mountroot", report_view(&r.stderr()));
 
     // A real boot that goes quiet before the program reports: --timeout.
     let Some(real) = serial_log("sysinfo-ok.log") else {
@@ -1167,6 +1211,7 @@ fn a_stuck_boot_and_a_timeout_end_with_the_last_lines() {
         .stderr_has("no result after 2 s (--timeout); it stopped while the kernel mounted the boot ISO as root")
         .stderr_has("| cd1: Attempt to query device size failed: NOT READY, Medium not present");
     assert!(t.elapsed().as_secs() < 15, "{}", r.stderr());
+    insta::assert_snapshot!("report-timeout", report_view(&r.stderr()));
 }
 
 #[test]
@@ -1186,17 +1231,19 @@ fn the_results_area_and_qemus_own_errors() {
         .failure(7);
     // QEMU refusing to start: its message, and the fix.
     let (cmd, _tmp) = fake_run(b"");
-    cmd.env(
-        "FAKE_QEMU_STDERR",
-        "qemu-system-x86_64: -accel kvm: failed to initialize kvm: Permission denied",
-    )
-    .env("FAKE_QEMU_STATUS", "1")
-    .arg_path(&elves().program)
-    .run()
-    .failure(125)
-    .stderr_has("QEMU failed")
-    .stderr_has("| qemu-system-x86_64: -accel kvm: failed to initialize kvm: Permission denied")
-    .stderr_has("bsdx doctor");
+    let r = cmd
+        .env(
+            "FAKE_QEMU_STDERR",
+            "qemu-system-x86_64: -accel kvm: failed to initialize kvm: Permission denied",
+        )
+        .env("FAKE_QEMU_STATUS", "1")
+        .arg_path(&elves().program)
+        .run()
+        .failure(125);
+    insta::assert_snapshot!("report-qemu-failed", report_view(&r.stderr()));
+    r.stderr_has("QEMU failed")
+        .stderr_has("| qemu-system-x86_64: -accel kvm: failed to initialize kvm: Permission denied")
+        .stderr_has("bsdx doctor");
     // No QEMU at all.
     let empty = tempfile::tempdir().unwrap();
     let path = std::ffi::OsString::from(empty.path());
@@ -1422,8 +1469,8 @@ fn bsdx_test_gives_cargo_the_runner_and_passes_its_status_on() {
 /// parser reads it. Not FreeBSD: FreeBSD's sh, init and kernel are not here.
 #[test]
 fn the_guest_scripts_own_logic_runs_under_a_posix_sh() {
-    use bsdx::run::console::{Event, Milestone, Summary};
-    use bsdx::run::guest;
+    use bsdx::vm::console::{Event, Milestone, Summary};
+    use bsdx::vm::guest;
     let t = tempfile::tempdir().unwrap();
     let root = t.path();
     let stub = root.join("stub");
@@ -1474,7 +1521,7 @@ fn the_guest_scripts_own_logic_runs_under_a_posix_sh() {
     let job = guest::job(&guest::Job {
         program: "prog".into(),
         args: vec!["it's".into(), "two words".into()],
-        env: vec![],
+        guest_env: vec![],
         root: true,
     })
     .replace("/mnt", &r("/mnt"));

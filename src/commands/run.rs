@@ -5,7 +5,7 @@ use anyhow::{bail, Result};
 use super::*;
 use crate::cli::{RunArgs, VmArgs};
 use crate::model::target::Target;
-use crate::run::{inputs::Sources, Options, Outcome};
+use crate::vm::{inputs::Sources, Options, Outcome};
 
 /// Variables a program always gets from the host (cargo's test harness
 /// settings, package metadata, nextest's), besides `--env`.
@@ -49,7 +49,7 @@ pub(super) fn options(vm: &VmArgs, release: String, target: Target) -> Result<Op
         timeout: Duration::from_secs(vm.timeout.max(1)),
         mount: vm.mount.clone(),
         root: vm.root,
-        env: guest_env(vm)?,
+        guest_env: guest_env(vm)?,
         accel: vm.accel,
         memory_mb: vm.memory.max(128),
         cpus: vm.cpus.clamp(1, 64),
@@ -76,7 +76,7 @@ pub fn run(a: RunArgs) -> Result<i32> {
     opts.args = a.args;
     opts.capture = a.json;
     opts.dry_run = a.dry_run;
-    let report = crate::run::run(opts, explicit)?;
+    let report = crate::vm::run(opts, explicit)?;
     if a.json {
         print_json(&report)?;
     } else if report.outcome == Outcome::DryRun {

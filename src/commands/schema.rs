@@ -23,7 +23,7 @@ pub fn schema_of(name: SchemaName) -> schemars::Schema {
         SchemaName::PackageInspect => schema_for!(crate::package::inspect::Inspection),
         SchemaName::Rcd => schema_for!(crate::rcd::Generated),
         SchemaName::RcdLint => schema_for!(crate::rcd::Report),
-        SchemaName::Run => schema_for!(crate::run::Report),
+        SchemaName::Run => schema_for!(crate::vm::Report),
     }
 }
 

@@ -26,7 +26,7 @@ pub fn run(a: TestArgs) -> Result<i32> {
         extra.push("--env".into());
         extra.push(e.clone());
     }
-    let runner = crate::run::runner_command(&release.release, &target, &extra)?;
+    let runner = crate::env::runner_command(&release.release, &target, &extra)?;
     let runner_var = format!("{}RUNNER", target.cargo_env_prefix());
     let mut args: Vec<String> = vec!["test".into(), "--target".into(), target.triple.into()];
     args.extend(a.cargo_args.iter().cloned());
@@ -37,7 +37,7 @@ pub fn run(a: TestArgs) -> Result<i32> {
     let vm = &a.vm;
     let lock = match &vm.lock {
         Some(l) => absolute(l)?,
-        None => crate::run::inputs::default_lock()?.display().to_string(),
+        None => crate::vm::lock::default_lock()?.display().to_string(),
     };
     let mut vars: Vec<(&str, String)> = vec![
         ("BSDX_RUN_TIMEOUT", vm.timeout.to_string()),

@@ -1,19 +1,16 @@
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs::File;
-use std::io::{self, IsTerminal, Read, Write};
+use std::io;
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use indicatif::{HumanBytes, ProgressBar, ProgressStyle};
-use sha2::{Digest, Sha256};
+use indicatif::HumanBytes;
 
+use crate::archive::{self, Kind, Stop};
 use crate::cache;
 use crate::error::Error;
 
 use super::{Labels, LibraryFile, Marker, SysrootError, MARKER, SCHEMA};
 
-/// No FreeBSD library comes near this; a bigger member is hostile.
-const MAX_LIBRARY: u64 = 1 << 30;
 const ELF_MAGIC: [u8; 4] = *b"\x7fELF";
 // ---------------------------------------------------------------- extraction
 
@@ -29,16 +26,14 @@ pub fn extract(
     expect: Option<&str>,
 ) -> Result<Marker> {
     ensure_empty(out)?;
-    let file =
-        File::open(base_txz).with_context(|| format!("cannot open {}", base_txz.display()))?;
-    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
     let staging = cache::staging_dir(out)?;
     let lib_dir = staging.path().join("lib");
     std::fs::create_dir(&lib_dir)
         .with_context(|| format!("cannot create {}", lib_dir.display()))?;
-    let bar = progress(len, "extracting base.txz");
-    let (members, sha256) = stream(Tally::new(file, bar.clone()), source, &lib_dir)?;
-    bar.finish_and_clear();
+    let mut members = Members::default();
+    let sha256 = archive::extract(base_txz, source, "a FreeBSD base.txz", &mut |mut m| {
+        member(&mut m, &lib_dir, &mut members)
+    })?;
     if let Some(expected) = expect.filter(|e| *e != sha256) {
         return Err(SysrootError::Mismatch {
             url: source.to_string(),
@@ -98,70 +93,6 @@ fn summarize(marker: &Marker, name: &str, out: &Path) {
     );
 }
 
-/// A reader that hashes and counts what passes through it.
-pub(crate) struct Tally<R> {
-    inner: R,
-    hasher: Sha256,
-    bar: ProgressBar,
-    pub(crate) bytes: u64,
-}
-
-impl<R: Read> Tally<R> {
-    pub(crate) fn new(inner: R, bar: ProgressBar) -> Self {
-        Tally {
-            inner,
-            hasher: Sha256::new(),
-            bar,
-            bytes: 0,
-        }
-    }
-
-    pub(crate) fn hex(&self) -> String {
-        format!("{:x}", self.hasher.clone().finalize())
-    }
-}
-
-impl<R: Read> Read for Tally<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.bar.inc(n as u64);
-        self.bytes += n as u64;
-        Ok(n)
-    }
-}
-
-/// A progress bar on stderr when it is a terminal, else a hidden one.
-pub(crate) fn progress(len: u64, message: &str) -> ProgressBar {
-    if !io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(len);
-    let style = ProgressStyle::with_template(
-        "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {eta}",
-    )
-    .map(|s| s.progress_chars("=> "))
-    .unwrap_or_else(|_| ProgressStyle::default_bar());
-    bar.set_style(style);
-    bar.set_message(message.to_string());
-    bar
-}
-
-/// Read the whole file: the tar members, then whatever follows them, so
-/// the xz stream's checks run and the hash covers every byte.
-fn stream<R: Read>(reader: Tally<R>, name: &str, lib_dir: &Path) -> Result<(Members, String)> {
-    let unreadable = || {
-        format!("cannot read {name} as an xz-compressed tar archive (is it a FreeBSD base.txz?)")
-    };
-    let mut archive = tar::Archive::new(xz2::read::XzDecoder::new(reader));
-    let members = read_members(&mut archive, name, lib_dir, &unreadable)?;
-    let mut xz = archive.into_inner();
-    io::copy(&mut xz, &mut io::sink()).with_context(unreadable)?;
-    let mut tally = xz.into_inner();
-    io::copy(&mut tally, &mut io::sink()).with_context(unreadable)?;
-    Ok((members, tally.hex()))
-}
-
 /// What the archive's members say, gathered in one streaming pass. Paths
 /// are the archive's, normalized (`usr/lib/libkvm.so`).
 #[derive(Debug, Default)]
@@ -173,170 +104,47 @@ struct Members {
     links: BTreeMap<String, String>,
 }
 
-fn read_members<R: Read>(
-    archive: &mut tar::Archive<R>,
-    name: &str,
-    lib_dir: &Path,
-    unreadable: &dyn Fn() -> String,
-) -> Result<Members> {
-    let mut members = Members::default();
-    for entry in archive.entries().with_context(unreadable)? {
-        let entry = entry.with_context(unreadable)?;
-        let shown = escape(&entry.path_bytes());
-        let refuse = |why: String| {
-            anyhow::Error::from(SysrootError::Refused {
-                archive: name.to_string(),
-                member: shown.clone(),
-                why,
-            })
-        };
-        member(entry, lib_dir, &mut members).map_err(|e| match e {
-            Member::Refused(why) => refuse(why),
-            Member::Io(e) => anyhow::Error::new(e).context(unreadable()),
-            Member::Write(e) => e,
-        })?;
+/// The selector: keep the shared libraries of `lib/` and `usr/lib/`
+/// (written flat into `lib_dir`) and remember the links among them.
+fn member(m: &mut archive::Member<'_>, lib_dir: &Path, members: &mut Members) -> Result<(), Stop> {
+    let among_libraries = library_name(&m.path).is_some();
+    match &m.kind {
+        Kind::Symlink { resolved, .. } if among_libraries => {
+            members.links.insert(m.joined(), resolved.join("/"));
+            return Ok(());
+        }
+        // A hard link among the libraries is an alias like a symlink (bsdx
+        // makes its own link).
+        Kind::HardLink { target } if among_libraries => {
+            members.links.insert(m.joined(), target.join("/"));
+            return Ok(());
+        }
+        Kind::AbsoluteSymlink { text } if among_libraries => {
+            return Err(Stop::Refused(format!(
+                "is a symlink to the absolute path `{}`, outside the output",
+                text.escape_debug()
+            )));
+        }
+        Kind::File { .. } => {}
+        _ => return Ok(()),
     }
-    Ok(members)
-}
-
-/// Why a member stopped the extraction.
-enum Member {
-    Refused(String),
-    /// Reading the archive failed.
-    Io(io::Error),
-    /// Writing the output failed.
-    Write(anyhow::Error),
-}
-
-/// Look at one member: refuse it, skip it, write it or remember it.
-fn member<R: Read>(
-    mut entry: tar::Entry<'_, R>,
-    lib_dir: &Path,
-    m: &mut Members,
-) -> Result<(), Member> {
-    let path = normalize(&entry.path_bytes()).map_err(|why| Member::Refused(why.into()))?;
-    let kind = entry.header().entry_type();
-    if kind.is_character_special() || kind.is_block_special() || kind.is_fifo() {
-        return Err(Member::Refused("is a device file or fifo".into()));
-    }
-    if kind.is_symlink() || kind.is_hard_link() {
-        let target =
-            String::from_utf8_lossy(&entry.link_name_bytes().unwrap_or_default()).into_owned();
-        return remember_link(&path, &target, kind.is_symlink(), m).map_err(Member::Refused);
-    }
-    let Some(file) = library_name(&path).filter(|f| is_library_file(f)) else {
+    let Some(file) = library_name(&m.path).filter(|f| is_library_file(f)) else {
         return Ok(());
     };
-    if !(kind.is_file() || kind.is_contiguous()) || m.files.values().any(|f| f == file) {
+    if members.files.values().any(|f| f == file) {
         return Ok(());
     }
-    if entry.size() > MAX_LIBRARY {
-        return Err(Member::Refused(format!(
-            "is {} bytes, more than any shared library",
-            entry.size()
-        )));
-    }
+    let file = file.to_string();
     let mut magic = [0u8; 4];
-    match entry.read_exact(&mut magic) {
+    match m.contents()?.read_exact(&mut magic) {
         Ok(()) if magic == ELF_MAGIC => {}
         Ok(()) => return Ok(()),
         Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(()),
-        Err(e) => return Err(Member::Io(e)),
+        Err(e) => return Err(Stop::Read(e)),
     }
-    write_library(&mut entry, &magic, &lib_dir.join(file))?;
-    m.files.insert(path.join("/"), file.to_string());
+    m.write_new(&lib_dir.join(&file), 0o644, &magic)?;
+    members.files.insert(m.joined(), file);
     Ok(())
-}
-
-/// Create `dest` (it must not exist: `O_EXCL` never follows a link) with
-/// `head` and the rest of `entry`.
-fn write_library<R: Read>(
-    entry: &mut tar::Entry<'_, R>,
-    head: &[u8],
-    dest: &Path,
-) -> Result<(), Member> {
-    let cannot = |e: io::Error| {
-        Member::Write(anyhow::Error::new(e).context(format!("cannot write {}", dest.display())))
-    };
-    let mut out = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(dest)
-        .map_err(cannot)?;
-    out.write_all(head).map_err(cannot)?;
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = match entry.read(&mut buf) {
-            Ok(0) => return Ok(()),
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(Member::Io(e)),
-        };
-        out.write_all(&buf[..n]).map_err(cannot)?;
-    }
-}
-
-/// Check a link member; remember it when it is among the libraries. A
-/// hard link there is an alias like a symlink (bsdx makes its own link).
-fn remember_link(
-    path: &[String],
-    target: &str,
-    symlink: bool,
-    m: &mut Members,
-) -> Result<(), String> {
-    let shown = target.escape_debug();
-    let among_libraries = library_name(path).is_some();
-    let resolved = if !symlink {
-        normalize(target.as_bytes())
-            .map_err(|_| format!("is a hard link to `{shown}`, outside the archive"))?
-    } else if target.starts_with('/') {
-        if among_libraries {
-            return Err(format!(
-                "is a symlink to the absolute path `{shown}`, outside the output"
-            ));
-        }
-        return Ok(());
-    } else {
-        let dir = &path[..path.len().saturating_sub(1)];
-        join_inside(dir, target)
-            .ok_or_else(|| format!("is a symlink to `{shown}`, which leaves the archive"))?
-    };
-    if among_libraries {
-        m.links.insert(path.join("/"), resolved.join("/"));
-    }
-    Ok(())
-}
-
-/// A member's path as components; refuses absolute paths and `..`.
-pub(crate) fn normalize(raw: &[u8]) -> Result<Vec<String>, &'static str> {
-    let text = String::from_utf8_lossy(raw);
-    if text.starts_with('/') {
-        return Err("has an absolute path");
-    }
-    let mut out = Vec::new();
-    for c in text.split('/') {
-        match c {
-            "" | "." => {}
-            ".." => return Err("has a `..` component"),
-            n => out.push(n.to_string()),
-        }
-    }
-    Ok(out)
-}
-
-/// `dir` joined with the relative link `target`; `None` if it climbs out.
-pub(crate) fn join_inside(dir: &[String], target: &str) -> Option<Vec<String>> {
-    let mut out = dir.to_vec();
-    for c in target.split('/') {
-        match c {
-            "" | "." => {}
-            ".." => {
-                out.pop()?;
-            }
-            n => out.push(n.to_string()),
-        }
-    }
-    Some(out)
 }
 
 /// The file name of a member directly in `lib/` or `usr/lib/` that looks
@@ -449,11 +257,6 @@ fn resolve<'a>(m: &'a Members, path: &str) -> Option<&'a str> {
     None
 }
 
-/// An archive's member name, printable on a terminal.
-pub(crate) fn escape(raw: &[u8]) -> String {
-    String::from_utf8_lossy(raw).escape_debug().to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -462,21 +265,7 @@ mod tests {
         p.iter().map(|s| s.to_string()).collect()
     }
     #[test]
-    fn member_paths() {
-        assert_eq!(
-            normalize(b"./usr/lib/libkvm.so").unwrap(),
-            strings(&["usr", "lib", "libkvm.so"])
-        );
-        assert!(normalize(b"/etc/passwd").is_err());
-        assert!(normalize(b"./lib/../../x").is_err());
-        assert_eq!(
-            join_inside(&strings(&["usr", "lib"]), "../../lib/libkvm.so.7").unwrap(),
-            strings(&["lib", "libkvm.so.7"])
-        );
-        assert_eq!(
-            join_inside(&strings(&["usr", "lib"]), "../../../etc/passwd"),
-            None
-        );
+    fn library_member_names() {
         assert_eq!(
             library_name(&strings(&["lib", "libc.so.7"])),
             Some("libc.so.7")

@@ -6,9 +6,11 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use indicatif::HumanBytes;
 
+use crate::archive::progress;
 use crate::cache;
+use crate::digest::HashingReader;
 
-use super::extract::{extract, progress, Tally};
+use super::extract::extract;
 use super::{complete, Labels, Marker, SysrootError, Wanted};
 
 const ATTEMPTS: u32 = 3;
@@ -179,7 +181,7 @@ fn download_once(url: &str, dest: &mut File, want: &Wanted) -> Result<(String, u
         len.or(want.size).unwrap_or(0),
         &format!("downloading FreeBSD {} {} {file}", want.release, want.arch),
     );
-    let mut tally = Tally::new(reader, bar.clone());
+    let mut tally = HashingReader::new(reader, bar.clone());
     let mut buf = vec![0u8; 1 << 16];
     loop {
         let n = match tally.read(&mut buf) {

@@ -71,13 +71,6 @@ pub enum SysrootError {
         got: String,
     },
 
-    #[error("refusing {archive}: member `{member}` {why}; nothing was extracted\n  a FreeBSD base.txz never holds such a member: check where the file came from")]
-    Refused {
-        archive: String,
-        member: String,
-        why: String,
-    },
-
     #[error("{archive} holds no shared libraries in lib/ or usr/lib/\n  fix: give the base.txz of a FreeBSD release (not kernel.txz, lib32.txz or src.txz)")]
     NoLibraries { archive: String },
 

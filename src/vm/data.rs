@@ -102,7 +102,7 @@ fn walk(host: &Path, rel: &str, w: &mut Walk) -> Result<()> {
                 continue;
             }
             if rel.is_empty() && name == DATA_DIR {
-                bail!("{} has a directory named {DATA_DIR}, where bsdx keeps its own files on the data disk; rename it or mount another directory", host.display());
+                bail!("{} has a directory named {DATA_DIR}, where bsdx keeps its own files on the data disk\n  fix: rename it, or --mount another directory", host.display());
             }
             w.dirs.push(shown.clone());
             walk(&e.path(), &shown, w)?;
@@ -134,7 +134,7 @@ pub fn create(
     let mut w = Walk::default();
     if let Some(dir) = mount {
         if !dir.is_dir() {
-            bail!("--mount {}: not a directory", dir.display());
+            bail!("--mount {}: not a directory\n  fix: give --mount a directory (its files are copied to {} in the guest)", dir.display(), super::guest::MOUNT);
         }
         walk(dir, "", &mut w)?;
     }
@@ -142,7 +142,7 @@ pub fn create(
         .with_context(|| format!("cannot read {}", program.display()))?
         .len();
     if program_size > MAX_FILE {
-        bail!("{} is over FAT's 4 GiB file limit", program.display());
+        bail!("{} is over FAT's 4 GiB file limit, and the data disk that carries it into the guest is FAT\n  fix: make the program smaller (strip its debug info: `[profile.release] strip = true`)", program.display());
     }
     // Content plus a quarter for FAT overhead and cluster slack, plus room
     // for what the program writes; at least 64 MiB.

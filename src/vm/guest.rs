@@ -32,6 +32,89 @@ use crate::model::target::Target;
 
 use super::console::{PROTOCOL, TAG};
 
+/// Programs from base.txz the guest needs (bsdx's guest script uses these).
+pub const REQUIRED_TOOLS: &[&str] = &[
+    "bin/sh",
+    "bin/mkdir",
+    "bin/sleep",
+    "bin/sync",
+    "sbin/init",
+    "sbin/mount",
+    "sbin/mount_msdosfs",
+    "sbin/umount",
+    "sbin/reboot",
+    "usr/bin/awk",
+    "usr/bin/env",
+    "usr/bin/mkfifo",
+    "usr/bin/uname",
+    "usr/sbin/chown",
+    "usr/sbin/chroot",
+];
+
+/// A few more tools, for programs and tests that run them (kept when the
+/// release has them).
+pub const EXTRA_TOOLS: &[&str] = &[
+    "bin/[",
+    "bin/cat",
+    "bin/chmod",
+    "bin/cp",
+    "bin/date",
+    "bin/dd",
+    "bin/echo",
+    "bin/expr",
+    "bin/hostname",
+    "bin/kill",
+    "bin/ln",
+    "bin/ls",
+    "bin/mv",
+    "bin/ps",
+    "bin/pwd",
+    "bin/realpath",
+    "bin/rm",
+    "bin/rmdir",
+    "bin/test",
+    "sbin/sysctl",
+    "usr/bin/basename",
+    "usr/bin/cut",
+    "usr/bin/dirname",
+    "usr/bin/false",
+    "usr/bin/find",
+    "usr/bin/grep",
+    "usr/bin/head",
+    "usr/bin/id",
+    "usr/bin/mktemp",
+    "usr/bin/printf",
+    "usr/bin/sed",
+    "usr/bin/sort",
+    "usr/bin/stat",
+    "usr/bin/tail",
+    "usr/bin/tee",
+    "usr/bin/touch",
+    "usr/bin/tr",
+    "usr/bin/true",
+    "usr/bin/wc",
+    "usr/bin/which",
+    "usr/bin/xargs",
+];
+
+/// `/etc` basics from base.txz (user and group databases, hosts, services).
+pub const ETC_FILES: &[&str] = &[
+    "etc/group",
+    "etc/hosts",
+    "etc/login.conf",
+    "etc/netconfig",
+    "etc/nsswitch.conf",
+    "etc/passwd",
+    "etc/protocols",
+    "etc/pwd.db",
+    "etc/services",
+    "etc/shells",
+];
+
+/// Kernel modules kept from kernel.txz: GENERIC has these file systems
+/// built in; should a kernel not, mount(8) loads them from /boot/kernel.
+pub const KERNEL_MODULES: &[&str] = &["tmpfs.ko", "msdosfs.ko", "linker.hints"];
+
 /// The unprivileged user programs run as: `tests` in FreeBSD's own
 /// `/etc/master.passwd` ("Unprivileged user for tests").
 pub const USER: (&str, u32) = ("tests", 977);
@@ -160,8 +243,8 @@ pub struct Job {
     /// The program's file name in `/mnt/.bsdx/bin/`.
     pub program: String,
     pub args: Vec<String>,
-    /// Environment of the program (nothing else is inherited).
-    pub env: Vec<(String, String)>,
+    /// The guest environment the program asks for (nothing else is inherited).
+    pub guest_env: Vec<(String, String)>,
     pub root: bool,
 }
 
@@ -172,7 +255,7 @@ impl Job {
     }
 
     /// The environment the program starts with: a small fixed base, then
-    /// `env` (later entries win).
+    /// `guest_env` (later entries win).
     pub fn environment(&self) -> Vec<(String, String)> {
         let (name, _) = USER;
         let user = if self.root { "root" } else { name };
@@ -184,7 +267,7 @@ impl Job {
             ("TMPDIR".into(), "/tmp".into()),
             ("TERM".into(), "dumb".into()),
         ];
-        for (k, v) in &self.env {
+        for (k, v) in &self.guest_env {
             vars.retain(|(n, _)| n != k);
             vars.push((k.clone(), v.clone()));
         }
@@ -254,7 +337,7 @@ mod tests {
         let j = Job {
             program: "my prog".into(),
             args: vec!["it's".into(), "$HOME".into(), "a\nb".into()],
-            env: vec![
+            guest_env: vec![
                 ("RUST_BACKTRACE".into(), "1".into()),
                 ("HOME".into(), "/x".into()),
             ],
