@@ -153,8 +153,8 @@ pub fn create(name: &str, template_name: &str, dest: &Path) -> Result<Created> {
     }
     // The rc.d script is generated output of the declared service (one
     // source): write it from the new project's Cargo.toml.
-    if crate::rcd::declares_service(staging.path()) {
-        let project = crate::rcd::load(staging.path())?;
+    if crate::project::declares_service(staging.path()) {
+        let project = crate::project::load(staging.path())?;
         let rel = PathBuf::from("rc.d").join(&project.service.name);
         let out = staging.path().join(&rel);
         std::fs::create_dir_all(out.parent().expect("rc.d/"))?;

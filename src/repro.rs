@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use schemars::JsonSchema;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
+use crate::digest::sha256_hex;
 use crate::env::{self, Libs, Paths};
 use crate::model::release::Release;
 use crate::model::target::Target;
@@ -79,13 +79,6 @@ fn copy_project(from: &Path, to: &Path) -> Result<()> {
         }
     }
     Ok(())
-}
-
-fn sha256(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 fn strings(bytes: &[u8]) -> BTreeSet<String> {
@@ -258,7 +251,7 @@ pub fn run(
         let identical = a == b && !a.is_empty();
         binaries.push(Binary {
             name: n.clone(),
-            sha256: [sha256(&a), sha256(&b)],
+            sha256: [sha256_hex(&a), sha256_hex(&b)],
             identical,
             diff: (!identical).then(|| diff(&a, &b)),
         });

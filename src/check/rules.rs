@@ -9,7 +9,7 @@ use super::base::{Base, Lookup};
 use super::elf::{abi_tag, escape, requirements};
 use super::report::{Code, FileReport, Finding, Level};
 use crate::model::release::release_name;
-use crate::model::target::{Target, TARGETS};
+use crate::model::target::Target;
 
 const BUILD_PATHS: &[&str] = &[
     "/nix/store",
@@ -81,7 +81,7 @@ pub(super) fn check_bytes(
         header::ET_REL => "relocatable",
         _ => "other",
     };
-    let machine = TARGETS.iter().find(|t| t.e_machine == elf.header.e_machine);
+    let machine = Target::from_e_machine(elf.header.e_machine);
     let machine_name = machine
         .map(|t| t.machine_arch.to_string())
         .unwrap_or_else(|| header::machine_to_str(elf.header.e_machine).to_string());

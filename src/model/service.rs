@@ -1,6 +1,6 @@
 //! A declared FreeBSD service: what `[package.metadata.bsdx.service]` in a
 //! project's Cargo.toml says, with every default filled in and every value
-//! checked. Data only: the caller reads the file ([`crate::rcd::load`]);
+//! checked. Data only: the caller reads the file ([`crate::project::load`]);
 //! `bsdx rcd` turns a [`Service`] into an rc.d script and `bsdx package`
 //! into a .pkg.
 //!

@@ -12,8 +12,8 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::manifest::urldecode;
-use super::sha256_hex;
 use crate::check::Level;
+use crate::digest::sha256_hex;
 use crate::exit::{self, Exit};
 use crate::model::release::Release;
 
@@ -124,11 +124,7 @@ impl Inspection {
         }
         o.push_str(&format!("  {} file sum(s) verified\n", self.verified));
         for p in &self.problems {
-            let l = match p.level {
-                Level::Error => "error",
-                Level::Warning => "warning",
-                Level::Info => "info",
-            };
+            let l = p.level.label();
             o.push_str(&format!("  {l} [{}] {}\n", p.code, p.message));
         }
         for r in &self.rcd {

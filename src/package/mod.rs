@@ -9,13 +9,14 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use schemars::JsonSchema;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
+use crate::digest::sha256_hex;
 use crate::exit::{self, Exit};
 use crate::model::release::{catalog, Release};
 use crate::model::service::{Service, PREFIX};
 use crate::model::target::Target;
-use crate::rcd::{generate, Project};
+use crate::project::Project;
+use crate::rcd::generate;
 
 pub mod archive;
 pub mod inspect;
@@ -28,13 +29,6 @@ pub const SCHEMA: u32 = 1;
 
 /// Member mtime when `SOURCE_DATE_EPOCH` is unset: 2000-01-01T00:00:00Z.
 pub const DEFAULT_MTIME: u64 = 946_684_800;
-
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
 
 /// `SOURCE_DATE_EPOCH` (as `pkg create` honours it), else [`DEFAULT_MTIME`].
 pub fn mtime() -> Result<u64> {
@@ -200,12 +194,7 @@ pub fn from_binary(
 ) -> Result<Packaged> {
     let (compression, force) = (out.compression, out.force);
     let dest = output_path(project, &out.dir);
-    if dest.exists() && !force {
-        anyhow::bail!(
-            "{} already exists; bsdx never overwrites an output file\n  fix: pass --force to replace it, or --out another directory",
-            dest.display()
-        );
-    }
+    crate::output::refuse_existing(&dest, force)?;
     let bytes = std::fs::read(binary)
         .with_context(|| format!("cannot read the binary {}", binary.display()))?;
     let check = crate::check::run(&[binary.to_path_buf()], release, sysroot, Some(target))?;
@@ -350,7 +339,7 @@ pub fn from_binary(
     members.extend(dirs);
     let tar = archive::tar_bytes(&m.compact(), &m.full(), &members, mtime()?)?;
     let bytes = archive::compress(&tar, compression)?;
-    let path = archive::write_new(&dest, &bytes, force)?;
+    let path = crate::output::write_new(&dest, &bytes, 0o644, force)?;
     Ok(Packaged {
         schema: SCHEMA,
         path,
@@ -381,10 +370,10 @@ pub fn for_repro(
     release: &Release,
     sysroot: Option<&Path>,
 ) -> Result<Option<PathBuf>> {
-    if !crate::rcd::declares_service(dir) {
+    if !crate::project::declares_service(dir) {
         return Ok(None);
     }
-    let project = crate::rcd::load(dir)?;
+    let project = crate::project::load(dir)?;
     let Some(bin) = binaries.iter().find(|b| {
         b.file_name()
             .is_some_and(|n| n == project.service.binary.as_str())

@@ -599,19 +599,13 @@ pub fn run(files: &[PathBuf]) -> Report {
             }),
         }
     }
-    let count = |l: Level| {
-        reports
-            .iter()
-            .flat_map(|r| &r.findings)
-            .filter(|f| f.level == l)
-            .count()
-    };
     Report {
         schema: SCHEMA,
         shell: sh.map(|s| s.display().to_string()),
-        errors: count(Level::Error),
-        warnings: count(Level::Warning),
-        unreadable: reports.iter().filter(|r| r.unreadable.is_some()).count(),
+        tally: crate::findings::Tally::count(
+            reports.iter().flat_map(|r| &r.findings).map(|f| f.level),
+            reports.iter().filter(|r| r.unreadable.is_some()).count(),
+        ),
         files: reports,
     }
 }
