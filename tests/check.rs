@@ -459,7 +459,7 @@ fn mutated_elf_files_never_panic() {
     };
     let reports_or_says_why = |r: &bsdx::check::FileReport| {
         assert!(
-            r.unreadable.is_some() != !r.kind.is_empty(),
+            r.unreadable.is_some() == r.kind.is_empty(),
             "a verdict or a reason, never both or neither: {r:?}"
         );
     };
