@@ -7,8 +7,10 @@ use std::path::{Path, PathBuf};
 
 mod base;
 mod elf;
+mod facts;
 mod report;
 mod rules;
+mod symbols;
 
 pub use crate::model::release::release_name;
 pub use base::Base;
