@@ -105,7 +105,7 @@ pub fn create(name: &str, template_name: &str, dest: &Path) -> Result<Created> {
     let tpl = template(template_name)?;
     if dest.exists() {
         let empty = std::fs::read_dir(dest)
-            .with_context(|| format!("{} exists and is not a readable directory", dest.display()))?
+            .with_context(|| format!("{} exists and is not a readable directory\n  fix: choose another destination, or remove it yourself", dest.display()))?
             .next()
             .is_none();
         if !empty {

@@ -27,9 +27,9 @@ pub fn write_new(dest: &Path, bytes: &[u8], mode: u32, force: bool) -> Result<Pa
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).with_context(|| {
-        format!(
-            "cannot create {}\n  fix: check that you may write there, or --out another directory",
+    std::fs::create_dir_all(dir).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot create {}: {e}\n  fix: check that you may write there, or --out another directory",
             dir.display()
         )
     })?;
@@ -37,7 +37,12 @@ pub fn write_new(dest: &Path, bytes: &[u8], mode: u32, force: bool) -> Result<Pa
     let mut tmp = tempfile::Builder::new()
         .prefix(".bsdx-tmp-")
         .tempfile_in(dir)
-        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot create a temporary file in {}: {e}\n  fix: check that you may write there, or --out another directory",
+                dir.display()
+            )
+        })?;
     tmp.write_all(bytes)?;
     tmp.as_file().sync_all()?;
     {

@@ -68,20 +68,23 @@ pub fn declares_service(dir: &Path) -> bool {
 /// Read the project at `dir` (its Cargo.toml) and resolve its service.
 pub fn load(dir: &Path) -> Result<Project> {
     let manifest = dir.join("Cargo.toml");
-    let text = std::fs::read_to_string(&manifest).with_context(|| {
-        format!(
-            "cannot read {}: run this in a Cargo project (or pass its directory)",
+    let text = std::fs::read_to_string(&manifest).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot read {}: {e}\n  fix: run this in a Cargo project (or pass its directory)",
             manifest.display()
         )
     })?;
     let shown = manifest.display().to_string();
-    let doc: toml::Table = text
-        .parse()
-        .with_context(|| format!("{shown} is not valid TOML"))?;
+    let doc: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+        anyhow::anyhow!(
+            "{shown} is not valid TOML: {}\n  fix: correct it there (cargo reports the same error)",
+            e.to_string().trim_end()
+        )
+    })?;
     let package = doc
         .get("package")
         .and_then(|p| p.as_table())
-        .with_context(|| format!("{shown} has no [package] (a virtual workspace?): pass the directory of the service's crate"))?;
+        .with_context(|| format!("{shown} has no [package] (a virtual workspace?)\n  fix: pass the directory of the service's crate"))?;
     let ws = workspace_package(dir);
     let from_ws = |k: &str| ws.as_ref().and_then(|w| w.get(k).cloned());
     let bins: Vec<String> = doc
@@ -93,8 +96,9 @@ pub fn load(dir: &Path) -> Result<Project> {
                 .collect()
         })
         .unwrap_or_default();
-    let name = str_field(package, "name", &from_ws)
-        .with_context(|| format!("{shown}: [package] has no name"))?;
+    let name = str_field(package, "name", &from_ws).with_context(|| {
+        format!("{shown}: [package] has no name\n  fix: add name = \"…\" to [package]")
+    })?;
     let authors = match package.get("authors") {
         Some(toml::Value::Array(a)) => a
             .iter()

@@ -191,11 +191,15 @@ pub fn run(
     libs: &Libs,
     cargo_args: &[String],
 ) -> Result<Report> {
-    let project = std::fs::canonicalize(project)
-        .with_context(|| format!("{} does not exist", project.display()))?;
+    let project = std::fs::canonicalize(project).map_err(|e| {
+        anyhow::anyhow!(
+            "{} does not exist ({e})\n  fix: pass the directory of a Cargo project",
+            project.display()
+        )
+    })?;
     anyhow::ensure!(
         project.join("Cargo.toml").is_file(),
-        "{} has no Cargo.toml: pass the directory of a Cargo project",
+        "{} has no Cargo.toml\n  fix: pass the directory of a Cargo project (the one with Cargo.toml)",
         project.display()
     );
     let name = project
@@ -258,7 +262,7 @@ pub fn run(
     }
     anyhow::ensure!(
         !binaries.is_empty(),
-        "the project produced no binaries to compare"
+        "the project produced no binaries to compare\n  fix: give it a binary target (src/main.rs or [[bin]]): bsdx repro compares the binaries cargo builds"
     );
     Ok(Report {
         schema: SCHEMA,

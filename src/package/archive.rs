@@ -54,9 +54,9 @@ fn header(
         tar::EntryType::Regular
     });
     h.set_username(uname)
-        .with_context(|| format!("user name {uname} does not fit a tar header"))?;
+        .with_context(|| format!("user name {uname} does not fit a tar header\n  fix: choose a shorter `user` (at most 32 bytes) in [package.metadata.bsdx.service]"))?;
     h.set_groupname(gname)
-        .with_context(|| format!("group name {gname} does not fit a tar header"))?;
+        .with_context(|| format!("group name {gname} does not fit a tar header\n  fix: choose a shorter `group` (at most 32 bytes) in [package.metadata.bsdx.service]"))?;
     // libarchive writes directories with a trailing slash.
     let name = if dir {
         format!("{path}/")

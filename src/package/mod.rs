@@ -196,7 +196,12 @@ pub fn from_binary(
     let dest = output_path(project, &out.dir);
     crate::output::refuse_existing(&dest, force)?;
     let bytes = std::fs::read(binary)
-        .with_context(|| format!("cannot read the binary {}", binary.display()))?;
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot read the binary {}: {e}\n  fix: build it first (bsdx build), or pass the path of the built binary",
+                binary.display()
+            )
+        })?;
     let check = crate::check::run(&[binary.to_path_buf()], release, sysroot, Some(target))?;
     if check.exit_code(false) != exit::OK {
         eprint!("{}", check.render(false));
@@ -237,8 +242,12 @@ pub fn from_binary(
         ),
     ];
     for c in &s.config {
-        let data = std::fs::read(project.dir.join(&c.source))
-            .with_context(|| format!("cannot read the config file {}", c.source))?;
+        let data = std::fs::read(project.dir.join(&c.source)).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot read the config file {}: {e}\n  fix: create it, or correct `source`",
+                c.source
+            )
+        })?;
         members.push(archive::Member {
             path: format!("{}.sample", c.path),
             data: Some(data),

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use super::Member;
 use crate::digest::sha256_hex;
@@ -27,6 +27,9 @@ pub(super) struct Package {
     pub compact: serde_json::Value,
 }
 
+/// What to do about a damaged package.
+const DAMAGED: &str = "the file is damaged or truncated: make it (or download it) again";
+
 /// An input bsdx cannot read as a package: [`exit::UNREADABLE`].
 fn unreadable(message: String) -> anyhow::Error {
     Exit {
@@ -41,14 +44,14 @@ fn decompress(bytes: &[u8]) -> Result<(Vec<u8>, &'static str)> {
         let mut out = Vec::new();
         zstd::stream::Decoder::new(bytes)?
             .read_to_end(&mut out)
-            .context("corrupt zstd stream")?;
+            .map_err(|e| anyhow::anyhow!("corrupt zstd stream: {e}\n  fix: {DAMAGED}"))?;
         return Ok((out, "zstd"));
     }
     if bytes.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0]) {
         let mut out = Vec::new();
         xz2::read::XzDecoder::new(bytes)
             .read_to_end(&mut out)
-            .context("corrupt xz stream")?;
+            .map_err(|e| anyhow::anyhow!("corrupt xz stream: {e}\n  fix: {DAMAGED}"))?;
         return Ok((out, "xz"));
     }
     if bytes.len() > 262 && &bytes[257..262] == b"ustar" {
@@ -73,11 +76,18 @@ impl Package {
         let mut contents: BTreeMap<String, Vec<u8>> = BTreeMap::new();
         let mut archive = tar::Archive::new(tar.as_slice());
         let entries = archive.entries().map_err(|e| {
-            unreadable(format!("{}: not a tar archive inside: {e}", path.display()))
+            unreadable(format!(
+                "{}: not a tar archive inside: {e}\n  fix: {DAMAGED}",
+                path.display()
+            ))
         })?;
         for entry in entries {
-            let mut e = entry
-                .map_err(|e| unreadable(format!("{}: corrupt tar member: {e}", path.display())))?;
+            let mut e = entry.map_err(|e| {
+                unreadable(format!(
+                    "{}: corrupt tar member: {e}\n  fix: {DAMAGED}",
+                    path.display()
+                ))
+            })?;
             let name = String::from_utf8_lossy(&e.path_bytes()).into_owned();
             let h = e.header();
             let kind = match h.entry_type() {
