@@ -86,6 +86,26 @@ pub fn serde_name<T: Serialize>(value: &T) -> String {
     }
 }
 
+/// `as_str` and `Display` for a findings `Code` enum, both the string
+/// serde writes for it in `--json` ([`serde_name`]): no hand-written table.
+macro_rules! spelled_by_serde {
+    ($code:ty) => {
+        impl $code {
+            /// The name as serde spells it in `--json`.
+            pub fn as_str(self) -> String {
+                $crate::findings::serde_name(&self)
+            }
+        }
+
+        impl std::fmt::Display for $code {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.as_str())
+            }
+        }
+    };
+}
+pub(crate) use spelled_by_serde;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -67,18 +67,9 @@ impl Code {
         Code::LogNoReopen,
         Code::EnvWrapper,
     ];
-
-    /// The kebab-case name, as serde spells it in `--json`.
-    pub fn as_str(self) -> String {
-        crate::findings::serde_name(&self)
-    }
 }
 
-impl std::fmt::Display for Code {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.as_str())
-    }
-}
+crate::findings::spelled_by_serde!(Code);
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Finding {
