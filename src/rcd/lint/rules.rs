@@ -1,13 +1,19 @@
 //! The rules: one function per question `bsdx rcd lint` asks of a script
 //! ([`RULES`], in the order their findings are reported). Each reads the
-//! statically evaluated [`Script`]; the daemon(8) rules only speak when
-//! the command is daemon.
+//! statically evaluated [`Script`]; the daemon(8) rules ([`daemon`]) only
+//! speak when the command is daemon.
 
-use super::daemon::DaemonArgs;
-use super::script::{basename, parent, Script};
+use super::daemon;
+use super::script::Script;
 use crate::rcd::report::{Code, Finding, Level};
 
-fn finding(level: Level, code: Code, line: usize, message: String, fix: String) -> Finding {
+pub(super) fn finding(
+    level: Level,
+    code: Code,
+    line: usize,
+    message: String,
+    fix: String,
+) -> Finding {
     Finding {
         level,
         code,
@@ -17,7 +23,7 @@ fn finding(level: Level, code: Code, line: usize, message: String, fix: String) 
     }
 }
 
-type Rule = fn(&Script) -> Vec<Finding>;
+pub(super) type Rule = fn(&Script) -> Vec<Finding>;
 
 /// Every rule but `sh -n`'s, in the order the report lists findings.
 pub(super) const RULES: &[Rule] = &[
@@ -28,16 +34,16 @@ pub(super) const RULES: &[Rule] = &[
     rcvar,
     load_rc_config,
     run_rc_command,
-    daemon_f,
-    daemon_restart_child_pidfile,
-    daemon_pidfile,
-    procname_with_daemon,
-    user_with_daemon_u,
-    shutdown_keyword,
-    pidfile_dir,
-    log_reopen,
-    log_writable,
-    env_wrapper,
+    daemon::daemon_f,
+    daemon::daemon_restart_child_pidfile,
+    daemon::daemon_pidfile,
+    daemon::procname_with_daemon,
+    daemon::user_with_daemon_u,
+    daemon::shutdown_keyword,
+    daemon::pidfile_dir,
+    daemon::log_reopen,
+    daemon::log_writable,
+    daemon::env_wrapper,
     require_login,
 ];
 
@@ -197,201 +203,6 @@ fn run_rc_command(s: &Script) -> Vec<Finding> {
     )]
 }
 
-/// daemon's arguments, for the daemon rules (`None`: not started by daemon).
-fn daemon(s: &Script) -> Option<&DaemonArgs> {
-    s.daemon.as_ref()
-}
-
-/// daemon -f, or `service start` hangs.
-fn daemon_f(s: &Script) -> Vec<Finding> {
-    match daemon(s) {
-        Some(d) if !d.flags.contains(&'f') => vec![finding(
-            Level::Error,
-            Code::DaemonNoF,
-            s.args_line(),
-            "daemon(8) runs without -f: it keeps stdin/stdout/stderr of `service start` open, which then hangs (or dies with the terminal)".into(),
-            "add -f to command_args".into(),
-        )],
-        _ => vec![],
-    }
-}
-
-/// daemon -r restarts what `service stop` kills when the pid file is -p's.
-fn daemon_restart_child_pidfile(s: &Script) -> Vec<Finding> {
-    match daemon(s) {
-        Some(d) if d.restarts() && d.values.contains_key(&'p') && !d.values.contains_key(&'P') => {
-            vec![finding(
-                Level::Error,
-                Code::DaemonRestartChildPidfile,
-                s.args_line(),
-                "daemon -r with -p: the pid file holds the child's pid, so `service stop` kills the child and the supervisor starts it again".into(),
-                "use -P ${pidfile} (the supervisor's pid) instead of -p".into(),
-            )]
-        }
-        _ => vec![],
-    }
-}
-
-/// daemon writes the pid file `pidfile=` names.
-fn daemon_pidfile(s: &Script) -> Vec<Finding> {
-    let Some(d) = daemon(s) else {
-        return vec![];
-    };
-    let line = s.args_line();
-    match (d.pidfile(), s.get("pidfile")) {
-        (None, _) => vec![finding(
-            Level::Error,
-            Code::DaemonPidfileMismatch,
-            line,
-            "daemon(8) writes no pid file: rc.subr then looks for any process named daemon, so `service stop` and `status` can act on another service's daemon".into(),
-            "set pidfile=\"/var/run/${name}/${name}.pid\" and pass -P ${pidfile}".into(),
-        )],
-        (Some(p), None) => vec![finding(
-            Level::Error,
-            Code::DaemonPidfileMismatch,
-            line,
-            format!("daemon writes {p} but pidfile= is not set: rc.subr cannot find the running service"),
-            format!("set pidfile=\"{p}\" (and pass -P ${{pidfile}})"),
-        )],
-        (Some(p), Some(pf)) if *p != pf => vec![finding(
-            Level::Error,
-            Code::DaemonPidfileMismatch,
-            line,
-            format!("daemon writes {p} but pidfile= is {pf}: `service stop` and `status` read the wrong file"),
-            "pass -P ${pidfile}".into(),
-        )],
-        _ => vec![],
-    }
-}
-
-/// procname must stay daemon's own.
-fn procname_with_daemon(s: &Script) -> Vec<Finding> {
-    if daemon(s).is_none() {
-        return vec![];
-    }
-    match s.get("procname").filter(|p| p != "/usr/sbin/daemon") {
-        Some(p) => vec![finding(
-            Level::Error,
-            Code::ProcnameWithDaemon,
-            s.line_of("procname"),
-            format!("procname is {p}, but the process in the pid file is daemon(8)'s supervisor, titled `daemon: …`: rc.subr matches it only while procname is /usr/sbin/daemon, so `service stop` finds nothing"),
-            "remove procname=".into(),
-        )],
-        None => vec![],
-    }
-}
-
-/// `${name}_user` and daemon -u do not mix.
-fn user_with_daemon_u(s: &Script) -> Vec<Finding> {
-    let (Some(d), Some(user)) = (daemon(s), s.rc_user()) else {
-        return vec![];
-    };
-    if !d.values.contains_key(&'u') {
-        return vec![];
-    }
-    let name = s.name();
-    vec![finding(
-        Level::Error,
-        Code::UserWithDaemonU,
-        s.line_of(&format!("{name}_user")),
-        format!("{name}_user is set and daemon gets -u: rc.subr runs daemon through `su -m {user}`, so it starts unprivileged and cannot switch to the -u user or write its files"),
-        format!("copy the user to another variable and `unset {name}_user` before run_rc_command ({name}_runas=\"${{{name}_user}}\"), and pass -u ${{{name}_runas}}"),
-    )]
-}
-
-/// A supervisor is stopped at shutdown only with `# KEYWORD: shutdown`.
-fn shutdown_keyword(s: &Script) -> Vec<Finding> {
-    let keyword = s.header("KEYWORD");
-    let shutdown = keyword
-        .as_ref()
-        .is_some_and(|(_, k)| k.iter().any(|k| k == "shutdown"));
-    match daemon(s) {
-        Some(d) if d.supervises() && !shutdown => vec![finding(
-            Level::Warning,
-            Code::NoShutdownKeyword,
-            keyword.map(|(l, _)| l).unwrap_or(0),
-            "a supervised daemon without `# KEYWORD: shutdown`: it is not stopped cleanly at shutdown".into(),
-            "add `# KEYWORD: shutdown` to the header".into(),
-        )],
-        _ => vec![],
-    }
-}
-
-/// The pid file's directory: writable by the user, and created at start.
-fn pidfile_dir(s: &Script) -> Vec<Finding> {
-    let Some(p) = daemon(s).and_then(|d| d.pidfile()) else {
-        return vec![];
-    };
-    let (dir, drops) = (parent(p), s.drops());
-    if drops && (dir == "/var/run" || dir == "/run") {
-        vec![finding(
-            Level::Warning,
-            Code::PidfileDir,
-            s.args_line(),
-            format!("the pid file {p} is in {dir}, which only root can write, while daemon -u drops privileges: a daemon(8) that has dropped them cannot create or remove it there"),
-            "use pidfile=\"/var/run/${name}/${name}.pid\" and create the directory in start_precmd: install -d -o USER -m 755 /var/run/${name}".into(),
-        )]
-    } else if dir.starts_with("/var/run/") && !s.creates(dir, true) {
-        vec![finding(
-            Level::Warning,
-            Code::PidfileDir,
-            s.args_line(),
-            format!("the pid file's directory {dir} is not created by the script, and /var/run is emptied at boot"),
-            format!("create it in start_precmd: install -d{} -m 755 {dir}", if drops { " -o USER" } else { "" }),
-        )]
-    } else {
-        vec![]
-    }
-}
-
-/// daemon -o needs -H to follow newsyslog's rotation.
-fn log_reopen(s: &Script) -> Vec<Finding> {
-    let Some(d) = daemon(s) else {
-        return vec![];
-    };
-    match d.values.get(&'o') {
-        Some(log) if !d.flags.contains(&'H') => vec![finding(
-            Level::Warning,
-            Code::LogNoReopen,
-            s.args_line(),
-            format!("daemon -o {log} without -H: when newsyslog rotates the log, daemon keeps writing to the rotated file"),
-            format!("add -H, and a newsyslog drop-in /usr/local/etc/newsyslog.conf.d/{}.conf naming {log} and the -P pid file (newsyslog sends SIGHUP, -H reopens)", s.name()),
-        )],
-        _ => vec![],
-    }
-}
-
-/// daemon -o's file, created for the user it runs as.
-fn log_writable(s: &Script) -> Vec<Finding> {
-    match daemon(s).and_then(|d| d.values.get(&'o')) {
-        Some(log) if s.drops() && !s.creates(log, false) => vec![finding(
-            Level::Warning,
-            Code::LogNotWritable,
-            s.args_line(),
-            format!("the script does not create {log} for the user daemon -u runs as: its owner and mode depend on who creates it first (the field notes `touch` and `chown` it by hand)"),
-            format!("create it in start_precmd: [ -e {log} ] || install -o USER -m 600 /dev/null {log}"),
-        )],
-        _ => vec![],
-    }
-}
-
-/// rc.subr sets the environment itself (`${name}_env`).
-fn env_wrapper(s: &Script) -> Vec<Finding> {
-    match daemon(s) {
-        Some(d) if d.child.first().is_some_and(|c| basename(c) == "env") => {
-            let name = s.name();
-            vec![finding(
-                Level::Warning,
-                Code::EnvWrapper,
-                s.args_line(),
-                "the service is started through env(1) to set its environment: rc.subr has that built in".into(),
-                format!("set {name}_env=\"NAME=value …\" (and {name}_env_file for secrets, sourced as root) and drop env from command_args"),
-            )]
-        }
-        _ => vec![],
-    }
-}
-
 /// A service that runs as a user starts after LOGIN.
 fn require_login(s: &Script) -> Vec<Finding> {
     let require = s.header("REQUIRE");
@@ -411,14 +222,14 @@ fn require_login(s: &Script) -> Vec<Finding> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use std::path::Path;
 
     use super::*;
 
     /// A correct script (as `bsdx rcd` writes them): each test makes one
     /// mistake in it.
-    const GOOD: &str = r#"#!/bin/sh
+    pub const GOOD: &str = r#"#!/bin/sh
 #
 # PROVIDE: mybot
 # REQUIRE: LOGIN NETWORKING
@@ -452,13 +263,13 @@ mybot_prestart()
 run_rc_command "$1"
 "#;
 
-    fn script(text: &str) -> Script {
+    pub fn script(text: &str) -> Script {
         Script::read(Path::new("/usr/local/etc/rc.d/mybot"), text)
     }
 
     /// The findings of `rule` on GOOD with `from` replaced by `to`:
     /// (code, line).
-    fn found(rule: Rule, from: &str, to: &str) -> Vec<(Code, usize)> {
+    pub fn found(rule: Rule, from: &str, to: &str) -> Vec<(Code, usize)> {
         assert!(GOOD.contains(from), "{from}");
         rule(&script(&GOOD.replacen(from, to, 1)))
             .iter()
@@ -498,7 +309,7 @@ run_rc_command "$1"
             [(Code::RequireLogin, 4)]
         );
         assert_eq!(
-            found(shutdown_keyword, "shutdown", "nojail"),
+            found(daemon::shutdown_keyword, "shutdown", "nojail"),
             [(Code::NoShutdownKeyword, 5)]
         );
     }
@@ -535,87 +346,5 @@ run_rc_command "$1"
             found(run_rc_command, "run_rc_command \"$1\"", ""),
             [(Code::NoRunRcCommand, 0)]
         );
-    }
-
-    #[test]
-    fn daemon_rules() {
-        assert_eq!(found(daemon_f, "-f -r", "-r"), [(Code::DaemonNoF, 23)]);
-        assert_eq!(
-            found(
-                daemon_restart_child_pidfile,
-                "-P ${pidfile}",
-                "-p ${pidfile}"
-            ),
-            [(Code::DaemonRestartChildPidfile, 23)]
-        );
-        assert_eq!(
-            found(daemon_pidfile, "-P ${pidfile} ", ""),
-            [(Code::DaemonPidfileMismatch, 23)]
-        );
-        assert_eq!(
-            found(
-                daemon_pidfile,
-                "pidfile=\"/var/run/${name}/${name}.pid\"",
-                ""
-            ),
-            [(Code::DaemonPidfileMismatch, 23)]
-        );
-        assert_eq!(
-            found(daemon_pidfile, "-P ${pidfile}", "-P /tmp/x.pid"),
-            [(Code::DaemonPidfileMismatch, 23)]
-        );
-        assert_eq!(
-            found(
-                procname_with_daemon,
-                "start_precmd",
-                "procname=\"/usr/local/bin/mybot\"\nstart_precmd"
-            ),
-            [(Code::ProcnameWithDaemon, 24)]
-        );
-        assert_eq!(
-            found(user_with_daemon_u, "unset mybot_user", ""),
-            [(Code::UserWithDaemonU, 15)]
-        );
-        assert_eq!(
-            found(
-                pidfile_dir,
-                "/var/run/${name}/${name}.pid",
-                "/var/run/${name}.pid"
-            ),
-            [(Code::PidfileDir, 23)]
-        );
-        assert_eq!(
-            found(
-                pidfile_dir,
-                "install -d -o \"${mybot_runas}\" -m 0755 \"/var/run/${name}\" || return 1",
-                "true"
-            ),
-            [(Code::PidfileDir, 23)]
-        );
-        assert_eq!(found(log_reopen, " -H ", " "), [(Code::LogNoReopen, 23)]);
-        assert_eq!(
-            found(log_writable, "[ -e \"${mybot_logfile}\" ] || install -o \"${mybot_runas}\" -m 0600 /dev/null \"${mybot_logfile}\"", "true"),
-            [(Code::LogNotWritable, 23)]
-        );
-        assert_eq!(
-            found(env_wrapper, "-H /usr", "-H /usr/bin/env A=1 /usr"),
-            [(Code::EnvWrapper, 23)]
-        );
-    }
-
-    #[test]
-    fn daemon_rules_need_daemon() {
-        let plain = GOOD.replace("/usr/sbin/daemon", "/usr/local/bin/mybot");
-        let s = script(&plain);
-        assert!(s.daemon.is_none());
-        for rule in [
-            daemon_f,
-            daemon_pidfile,
-            shutdown_keyword,
-            log_reopen,
-            env_wrapper,
-        ] {
-            assert!(rule(&s).is_empty());
-        }
     }
 }
