@@ -168,7 +168,12 @@ pub fn create(name: &str, template_name: &str, dest: &Path) -> Result<Created> {
     files.sort();
     if dest.exists() {
         std::fs::remove_dir(dest)
-            .with_context(|| format!("cannot replace the empty directory {}", dest.display()))?;
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot replace the empty directory {}: {e}\n  fix: remove it yourself, or choose another destination",
+                    dest.display()
+                )
+            })?;
     }
     cache::publish(staging, dest)?;
     Ok(Created {

@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use schemars::JsonSchema;
 use serde::Serialize;
 
@@ -60,9 +60,12 @@ pub struct SectionDiff {
 /// Copy a Cargo project, leaving out `target/` and `.git/`.
 fn copy_project(from: &Path, to: &Path) -> Result<()> {
     std::fs::create_dir_all(to)?;
-    for entry in
-        std::fs::read_dir(from).with_context(|| format!("cannot read {}", from.display()))?
-    {
+    for entry in std::fs::read_dir(from).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot read {}: {e}\n  fix: make the project readable (bsdx repro copies it)",
+            from.display()
+        )
+    })? {
         let entry = entry?;
         let name = entry.file_name();
         if name == "target" || name == ".git" {
@@ -75,7 +78,12 @@ fn copy_project(from: &Path, to: &Path) -> Result<()> {
         } else if ty.is_symlink() {
             std::os::unix::fs::symlink(std::fs::read_link(&src)?, &dst)?;
         } else {
-            std::fs::copy(&src, &dst).with_context(|| format!("cannot copy {}", src.display()))?;
+            std::fs::copy(&src, &dst).map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot copy {}: {e}\n  fix: make it readable, or move it out of the project",
+                    src.display()
+                )
+            })?;
         }
     }
     Ok(())
@@ -210,8 +218,12 @@ pub fn run(
     let mut outputs: Vec<BTreeMap<String, PathBuf>> = Vec::new();
     for (i, dir) in dirs.iter().enumerate() {
         if dir.exists() {
-            std::fs::remove_dir_all(dir)
-                .with_context(|| format!("cannot clear {}", dir.display()))?;
+            std::fs::remove_dir_all(dir).map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot clear {}: {e}\n  fix: remove it yourself (bsdx repro rebuilds it)",
+                    dir.display()
+                )
+            })?;
         }
         copy_project(&project, dir)?;
         let paths = Paths::new(
