@@ -304,6 +304,13 @@ fn garbage_and_directories() {
         "the good file is still checked: {r}"
     );
     assert_eq!(files[3]["interpreter"], "/libexec/ld-elf.so.1");
+    let text = bsdx()
+        .args(["check", "--release", "14.3"])
+        .args(["truncated", "text.txt", "absurd", "good", "missing"].map(|f| d.join(f)))
+        .run()
+        .failure(3)
+        .stdout();
+    insta::assert_snapshot!("check-view-unreadable", redact(&text, d));
     // A directory means every ELF file in it; text files are skipped there.
     let dir = check(&[d], &[]).json();
     let names: Vec<&str> = dir["files"]
