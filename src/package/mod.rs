@@ -216,10 +216,61 @@ pub fn from_binary(
         }
         .into());
     }
-    let file_report = &check.files[0];
-    let floor = floor(file_report, release);
+    let floor = floor(&check.files[0], release);
     let s = &project.service;
     let p = &project.package;
+    let mut members = files(project, bytes)?;
+    let dirs = directories(s);
+    let major = release.freebsd_version / 100_000;
+    let (abi, arch) = manifest::abi_and_arch(major, target.machine_arch);
+    let mut m = manifest(project, &abi, &arch, floor);
+    let mut files = Vec::new();
+    for mem in &members {
+        let data = mem.data.as_ref().expect("a file");
+        let sum = format!("1${}", sha256_hex(data));
+        m.flatsize += data.len() as u64;
+        m.files.insert(mem.path.clone(), sum.clone());
+        files.push(PackagedFile {
+            path: mem.path.clone(),
+            size: data.len() as u64,
+            sum,
+            mode: format!("{:04o}", mem.mode),
+            uname: mem.uname.clone(),
+            gname: mem.gname.clone(),
+        });
+    }
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    m.directories = dirs.iter().map(|d| d.path.clone()).collect();
+    m.directories.sort();
+    members.extend(dirs);
+    let tar = archive::tar_bytes(&m.compact(), &m.full(), &members, mtime()?)?;
+    let bytes = archive::compress(&tar, compression)?;
+    let path = crate::output::write_new(&dest, &bytes, 0o644, force)?;
+    Ok(Packaged {
+        schema: SCHEMA,
+        path,
+        name: p.name.clone(),
+        version: p.version.clone(),
+        abi,
+        arch,
+        freebsd_version: floor.freebsd_version,
+        floor_release: floor.release.clone(),
+        compression,
+        size: bytes.len() as u64,
+        sha256: sha256_hex(&bytes),
+        flatsize: m.flatsize,
+        files,
+        directories: m.directories.clone(),
+        users: m.users.clone(),
+        groups: m.groups.clone(),
+        check,
+    })
+}
+
+/// The package's files: the binary, the rc.d script, the newsyslog
+/// drop-in, the env file's sample and each config file's sample.
+fn files(project: &Project, binary: Vec<u8>) -> Result<Vec<archive::Member>> {
+    let s = &project.service;
     let root = |path: String, data: Vec<u8>, mode: u32| archive::Member {
         path,
         data: Some(data),
@@ -228,7 +279,7 @@ pub fn from_binary(
         gname: "wheel".into(),
     };
     let mut members = vec![
-        root(s.binary_path(), bytes, 0o755),
+        root(s.binary_path(), binary, 0o755),
         root(s.rc_path(), generate::script(s).into_bytes(), 0o755),
         root(
             s.newsyslog_path(),
@@ -256,6 +307,12 @@ pub fn from_binary(
             gname: s.group.clone(),
         });
     }
+    Ok(members)
+}
+
+/// The directories the package owns: the data directory (the service's
+/// user's) and the config directory when anything goes there.
+fn directories(s: &Service) -> Vec<archive::Member> {
     let mut dirs = vec![archive::Member {
         path: s.data_dir.clone(),
         data: None,
@@ -272,8 +329,13 @@ pub fn from_binary(
             gname: "wheel".into(),
         });
     }
-    let major = release.freebsd_version / 100_000;
-    let (abi, arch) = manifest::abi_and_arch(major, target.machine_arch);
+    dirs
+}
+
+/// The manifest without its files and directories: the package's
+/// identity, its scripts (users, config samples) and its messages.
+fn manifest(project: &Project, abi: &str, arch: &str, floor: &Release) -> manifest::Manifest {
+    let (s, p) = (&project.service, &project.package);
     let mut m = manifest::Manifest {
         name: p.name.clone(),
         origin: p.origin.clone(),
@@ -281,8 +343,8 @@ pub fn from_binary(
         comment: p.comment.clone(),
         maintainer: p.maintainer.clone(),
         www: p.www.clone(),
-        abi: abi.clone(),
-        arch: arch.clone(),
+        abi: abi.into(),
+        arch: arch.into(),
         prefix: PREFIX.into(),
         desc: p.desc.clone(),
         categories: vec![p.origin.split('/').next().unwrap_or("local").to_string()],
@@ -297,24 +359,6 @@ pub fn from_binary(
     m.scripts.insert("pre-deinstall".into(), pre_deinstall(s));
     m.annotations
         .insert("FreeBSD_version".into(), floor.freebsd_version.to_string());
-    let mut files = Vec::new();
-    for mem in &members {
-        let data = mem.data.as_ref().expect("a file");
-        let sum = format!("1${}", sha256_hex(data));
-        m.flatsize += data.len() as u64;
-        m.files.insert(mem.path.clone(), sum.clone());
-        files.push(PackagedFile {
-            path: mem.path.clone(),
-            size: data.len() as u64,
-            sum,
-            mode: format!("{:04o}", mem.mode),
-            uname: mem.uname.clone(),
-            gname: mem.gname.clone(),
-        });
-    }
-    files.sort_by(|a, b| a.path.cmp(&b.path));
-    m.directories = dirs.iter().map(|d| d.path.clone()).collect();
-    m.directories.sort();
     let first_config = s
         .config
         .first()
@@ -345,29 +389,7 @@ pub fn from_binary(
             }
         ),
     });
-    members.extend(dirs);
-    let tar = archive::tar_bytes(&m.compact(), &m.full(), &members, mtime()?)?;
-    let bytes = archive::compress(&tar, compression)?;
-    let path = crate::output::write_new(&dest, &bytes, 0o644, force)?;
-    Ok(Packaged {
-        schema: SCHEMA,
-        path,
-        name: p.name.clone(),
-        version: p.version.clone(),
-        abi,
-        arch,
-        freebsd_version: floor.freebsd_version,
-        floor_release: floor.release.clone(),
-        compression,
-        size: bytes.len() as u64,
-        sha256: sha256_hex(&bytes),
-        flatsize: m.flatsize,
-        files,
-        directories: m.directories.clone(),
-        users: m.users.clone(),
-        groups: m.groups.clone(),
-        check,
-    })
+    m
 }
 
 /// For `bsdx repro`: the package of the binary a build made in `dir`
