@@ -105,7 +105,7 @@ pub fn create(name: &str, template_name: &str, dest: &Path) -> Result<Created> {
     let tpl = template(template_name)?;
     if dest.exists() {
         let empty = std::fs::read_dir(dest)
-            .with_context(|| format!("{} exists and is not a readable directory", dest.display()))?
+            .with_context(|| format!("{} exists and is not a readable directory\n  fix: choose another destination, or remove it yourself", dest.display()))?
             .next()
             .is_none();
         if !empty {
@@ -153,8 +153,8 @@ pub fn create(name: &str, template_name: &str, dest: &Path) -> Result<Created> {
     }
     // The rc.d script is generated output of the declared service (one
     // source): write it from the new project's Cargo.toml.
-    if crate::rcd::declares_service(staging.path()) {
-        let project = crate::rcd::load(staging.path())?;
+    if crate::project::declares_service(staging.path()) {
+        let project = crate::project::load(staging.path())?;
         let rel = PathBuf::from("rc.d").join(&project.service.name);
         let out = staging.path().join(&rel);
         std::fs::create_dir_all(out.parent().expect("rc.d/"))?;
@@ -168,7 +168,12 @@ pub fn create(name: &str, template_name: &str, dest: &Path) -> Result<Created> {
     files.sort();
     if dest.exists() {
         std::fs::remove_dir(dest)
-            .with_context(|| format!("cannot replace the empty directory {}", dest.display()))?;
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot replace the empty directory {}: {e}\n  fix: remove it yourself, or choose another destination",
+                    dest.display()
+                )
+            })?;
     }
     cache::publish(staging, dest)?;
     Ok(Created {

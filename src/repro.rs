@@ -8,11 +8,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use schemars::JsonSchema;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
+use crate::digest::sha256_hex;
 use crate::env::{self, Libs, Paths};
 use crate::model::release::Release;
 use crate::model::target::Target;
@@ -60,9 +60,12 @@ pub struct SectionDiff {
 /// Copy a Cargo project, leaving out `target/` and `.git/`.
 fn copy_project(from: &Path, to: &Path) -> Result<()> {
     std::fs::create_dir_all(to)?;
-    for entry in
-        std::fs::read_dir(from).with_context(|| format!("cannot read {}", from.display()))?
-    {
+    for entry in std::fs::read_dir(from).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot read {}: {e}\n  fix: make the project readable (bsdx repro copies it)",
+            from.display()
+        )
+    })? {
         let entry = entry?;
         let name = entry.file_name();
         if name == "target" || name == ".git" {
@@ -75,17 +78,15 @@ fn copy_project(from: &Path, to: &Path) -> Result<()> {
         } else if ty.is_symlink() {
             std::os::unix::fs::symlink(std::fs::read_link(&src)?, &dst)?;
         } else {
-            std::fs::copy(&src, &dst).with_context(|| format!("cannot copy {}", src.display()))?;
+            std::fs::copy(&src, &dst).map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot copy {}: {e}\n  fix: make it readable, or move it out of the project",
+                    src.display()
+                )
+            })?;
         }
     }
     Ok(())
-}
-
-fn sha256(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 fn strings(bytes: &[u8]) -> BTreeSet<String> {
@@ -198,11 +199,15 @@ pub fn run(
     libs: &Libs,
     cargo_args: &[String],
 ) -> Result<Report> {
-    let project = std::fs::canonicalize(project)
-        .with_context(|| format!("{} does not exist", project.display()))?;
+    let project = std::fs::canonicalize(project).map_err(|e| {
+        anyhow::anyhow!(
+            "{} does not exist ({e})\n  fix: pass the directory of a Cargo project",
+            project.display()
+        )
+    })?;
     anyhow::ensure!(
         project.join("Cargo.toml").is_file(),
-        "{} has no Cargo.toml: pass the directory of a Cargo project",
+        "{} has no Cargo.toml\n  fix: pass the directory of a Cargo project (the one with Cargo.toml)",
         project.display()
     );
     let name = project
@@ -213,8 +218,12 @@ pub fn run(
     let mut outputs: Vec<BTreeMap<String, PathBuf>> = Vec::new();
     for (i, dir) in dirs.iter().enumerate() {
         if dir.exists() {
-            std::fs::remove_dir_all(dir)
-                .with_context(|| format!("cannot clear {}", dir.display()))?;
+            std::fs::remove_dir_all(dir).map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot clear {}: {e}\n  fix: remove it yourself (bsdx repro rebuilds it)",
+                    dir.display()
+                )
+            })?;
         }
         copy_project(&project, dir)?;
         let paths = Paths::new(
@@ -258,14 +267,14 @@ pub fn run(
         let identical = a == b && !a.is_empty();
         binaries.push(Binary {
             name: n.clone(),
-            sha256: [sha256(&a), sha256(&b)],
+            sha256: [sha256_hex(&a), sha256_hex(&b)],
             identical,
             diff: (!identical).then(|| diff(&a, &b)),
         });
     }
     anyhow::ensure!(
         !binaries.is_empty(),
-        "the project produced no binaries to compare"
+        "the project produced no binaries to compare\n  fix: give it a binary target (src/main.rs or [[bin]]): bsdx repro compares the binaries cargo builds"
     );
     Ok(Report {
         schema: SCHEMA,

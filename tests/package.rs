@@ -357,6 +357,7 @@ fn a_package_reads_back_with_bsdtar_as_pkg_create_would_write_it() {
         .success()
         .stdout();
     assert!(text.contains("5 file sum(s) verified"), "{text}");
+    insta::assert_snapshot!("package-inspect-view", redact(&text, tmp.path()));
 }
 
 #[test]

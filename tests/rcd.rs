@@ -184,6 +184,7 @@ fn the_field_notes_script_gets_its_daemon_lessons() {
             && text.contains("    fix: set dc_bot_env="),
         "{text}"
     );
+    insta::assert_snapshot!("rcd-lint-view-warnings", redact(&text, tmp.path()));
 }
 
 /// A correct hand-written script: every mistake below is one edit of it.
@@ -308,7 +309,16 @@ fn lint_exit_codes_and_text() {
         text.contains("error [daemon-no-f]") && text.contains("fix: add -f"),
         "{text}"
     );
-    lint(&[&tmp.path().join("absent")], &[]).failure(3);
+    insta::assert_snapshot!("rcd-lint-view-error", redact(&text, tmp.path()));
+    let text = lint(&[&tmp.path().join("absent")], &[]).failure(3).json();
+    assert_eq!(text["unreadable"], 1, "{text:#}");
+    let text = bsdx()
+        .args(["rcd", "lint"])
+        .arg_path(&tmp.path().join("absent"))
+        .run()
+        .failure(3)
+        .stdout();
+    insta::assert_snapshot!("rcd-lint-view-unreadable", redact(&text, tmp.path()));
 }
 
 /// The README's table of lint codes lists exactly `Code::ALL`.

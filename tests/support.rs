@@ -517,3 +517,11 @@ pub fn zig() -> Command {
         Command::new("zig")
     }
 }
+
+/// `text` with `dir` (a test's temporary directory) written as `[TMP]`, so
+/// a snapshot of a human view does not depend on where the test ran.
+pub fn redact(text: &str, dir: &Path) -> String {
+    let canonical = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    text.replace(&canonical.display().to_string(), "[TMP]")
+        .replace(&dir.display().to_string(), "[TMP]")
+}

@@ -7,8 +7,10 @@ use std::path::{Path, PathBuf};
 
 mod base;
 mod elf;
+mod facts;
 mod report;
 mod rules;
+mod symbols;
 
 pub use crate::model::release::release_name;
 pub use base::Base;
@@ -17,8 +19,7 @@ pub use elf::{escape, expand};
 pub use report::{Code, FileReport, Finding, Level, Report, SCHEMA};
 use rules::check_bytes;
 
-use goblin::elf::header;
-
+use crate::findings::Tally;
 use crate::model::release::{catalog, Release};
 use crate::model::target::Target;
 
@@ -72,8 +73,10 @@ pub fn run(
         let report = match map(&path) {
             Ok(bytes) => {
                 let bytes = &bytes[..];
-                let arm = bytes.len() > 20
-                    && u16::from_le_bytes([bytes[18], bytes[19]]) == header::EM_AARCH64;
+                let arm = goblin::elf::Elf::parse_header(bytes)
+                    .ok()
+                    .and_then(|h| Target::from_e_machine(h.e_machine))
+                    .is_some_and(|t| t.machine == "arm64");
                 check_bytes(
                     &path,
                     bytes,
@@ -90,21 +93,15 @@ pub fn run(
         };
         reports.push(report);
     }
-    let count = |l| {
-        reports
-            .iter()
-            .flat_map(|f| &f.findings)
-            .filter(|f| f.level == l)
-            .count()
-    };
     Ok(Report {
         schema: SCHEMA,
         release: release.release.clone(),
         data: amd64[target_idx].description.clone(),
         sysroot_release: sysroot.map(crate::sysroot::identify),
-        errors: count(Level::Error),
-        warnings: count(Level::Warning),
-        unreadable: reports.iter().filter(|r| r.unreadable.is_some()).count(),
+        tally: Tally::count(
+            reports.iter().flat_map(|f| &f.findings).map(|f| f.level),
+            reports.iter().filter(|r| r.unreadable.is_some()).count(),
+        ),
         files: reports,
     })
 }

@@ -6,18 +6,12 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use super::elf::escape;
-use crate::exit;
 
 /// Version of the `--json` schema (see README, "bsdx check --json").
 pub const SCHEMA: u32 = 1;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Level {
-    Info,
-    Warning,
-    Error,
-}
+pub use crate::findings::Level;
+use crate::findings::Tally;
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Finding {
@@ -67,22 +61,14 @@ pub struct Report {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sysroot_release: Option<crate::sysroot::SysrootRelease>,
     pub files: Vec<FileReport>,
-    pub errors: usize,
-    pub warnings: usize,
-    pub unreadable: usize,
+    #[serde(flatten)]
+    pub tally: Tally,
 }
 
 impl Report {
-    /// [`exit::OK`] no errors, [`exit::FAILURE`] errors (or warnings with
-    /// `strict`), [`exit::UNREADABLE`] an input could not be read.
+    /// As [`Tally::exit_code`].
     pub fn exit_code(&self, strict: bool) -> i32 {
-        if self.unreadable > 0 {
-            exit::UNREADABLE
-        } else if self.errors > 0 || (strict && self.warnings > 0) {
-            exit::FAILURE
-        } else {
-            exit::OK
-        }
+        self.tally.exit_code(strict)
     }
 }
 
@@ -126,14 +112,14 @@ impl Report {
                 None => out.push_str(&format!("  runs on: {} known release\n", paint("31", "no"))),
             }
             for x in &f.findings {
-                let (label, code) = match x.level {
-                    Level::Error => ("error", "31"),
-                    Level::Warning => ("warning", "33"),
-                    Level::Info => ("info", "36"),
+                let code = match x.level {
+                    Level::Error => "31",
+                    Level::Warning => "33",
+                    Level::Info => "36",
                 };
                 out.push_str(&format!(
                     "  {} [{}] {}\n",
-                    paint(code, label),
+                    paint(code, x.level.label()),
                     x.code,
                     x.message
                 ));
@@ -146,16 +132,10 @@ impl Report {
             out.push_str(&format!("sysroot: {}\n", s.describe()));
         }
         out.push_str(&format!(
-            "checked {} file(s) against FreeBSD {}: {} error(s), {} warning(s){}\n",
+            "checked {} file(s) against FreeBSD {}: {}\n",
             self.files.len(),
             self.release,
-            self.errors,
-            self.warnings,
-            if self.unreadable > 0 {
-                format!(", {} unreadable", self.unreadable)
-            } else {
-                String::new()
-            }
+            self.tally.summary()
         ));
         out
     }
@@ -212,35 +192,6 @@ impl Code {
         Code::HostProvidedSymbols,
         Code::NotOnRelease,
     ];
-
-    /// The kebab-case name, as in `--json`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Code::ElfClass => "elf-class",
-            Code::WrongMachine => "wrong-machine",
-            Code::NotLinked => "not-linked",
-            Code::NotFreebsd => "not-freebsd",
-            Code::NoAbiTag => "no-abi-tag",
-            Code::AbiTagNewer => "abi-tag-newer",
-            Code::OsabiSysv => "osabi-sysv",
-            Code::WrongInterpreter => "wrong-interpreter",
-            Code::NoInterpreter => "no-interpreter",
-            Code::NeededPath => "needed-path",
-            Code::NeededOtherRelease => "needed-other-release",
-            Code::NeededNotBase => "needed-not-base",
-            Code::RpathBuildPath => "rpath-build-path",
-            Code::Rpath => "rpath",
-            Code::MissingSymbol => "missing-symbol",
-            Code::MissingSymbolVersion => "missing-symbol-version",
-            Code::SymbolNotInData => "symbol-not-in-data",
-            Code::HostProvidedSymbols => "host-provided-symbols",
-            Code::NotOnRelease => "not-on-release",
-        }
-    }
 }
 
-impl std::fmt::Display for Code {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+crate::findings::spelled_by_serde!(Code);

@@ -15,7 +15,7 @@ pub fn run(a: NewArgs) -> Result<i32> {
             created.template,
             created.files.len()
         );
-        if crate::rcd::declares_service(&dest) {
+        if crate::project::declares_service(&dest) {
             println!(
                 "next: cd {} && bsdx build (or bsdx package: a FreeBSD .pkg of the service)",
                 dest.display()

@@ -19,14 +19,9 @@ pub fn run(a: PackageArgs) -> Result<i32> {
     let out = cwd.join(&a.out);
     let dir = std::fs::canonicalize(&a.path)
         .with_context(|| format!("{} does not exist", a.path.display()))?;
-    let project = crate::rcd::load(&dir)?;
+    let project = crate::project::load(&dir)?;
     let dest = crate::package::output_path(&project, &out);
-    if dest.exists() && !a.force {
-        anyhow::bail!(
-            "{} already exists; bsdx never overwrites an output file\n  fix: pass --force to replace it, or --out another directory",
-            dest.display()
-        );
-    }
+    crate::output::refuse_existing(&dest, a.force)?;
     let sysroot = a.libs.sysroot();
     let binary = match &a.from_binary {
         Some(b) => cwd.join(b),

@@ -13,7 +13,7 @@ pub fn run(a: RcdArgs) -> Result<i32> {
         }
         return Ok(report.exit_code(l.strict));
     }
-    let project = crate::rcd::load(&a.path)?;
+    let project = crate::project::load(&a.path)?;
     let g = crate::rcd::generate_for(&project, a.out.as_deref(), a.force)?;
     if a.json {
         print_json(&g)?;

@@ -1,6 +1,6 @@
 //! A declared FreeBSD service: what `[package.metadata.bsdx.service]` in a
 //! project's Cargo.toml says, with every default filled in and every value
-//! checked. Data only: the caller reads the file ([`crate::rcd::load`]);
+//! checked. Data only: the caller reads the file ([`crate::project::load`]);
 //! `bsdx rcd` turns a [`Service`] into an rc.d script and `bsdx package`
 //! into a .pkg.
 //!
@@ -131,7 +131,7 @@ pub struct PackageInfo {
 pub enum DeclError {
     #[error("no service declared in {manifest}\n  fix: add to it, for example:\n\n[package.metadata.bsdx.service]\nargs = []          # the binary's arguments; {{config_dir}}, {{data_dir}}, {{name}} are filled in\n\n  (every other key has a default; see the README, \"Deploying to FreeBSD\")")]
     NoService { manifest: String },
-    #[error("[package.metadata.bsdx.service] in {manifest}: {message}")]
+    #[error("[package.metadata.bsdx.service] in {manifest}: {message}\n  fix: correct it as said; the README's \"Deploying to FreeBSD\" lists every key and its default")]
     Invalid { manifest: String, message: String },
 }
 

@@ -2,13 +2,12 @@
 //! (ustar headers, a pax extended header only for what ustar cannot hold),
 //! members in pkg create's order (`+COMPACT_MANIFEST`, `+MANIFEST`, the
 //! files, then the directories), absolute paths, fixed owners and one mtime,
-//! compressed with zstd (pkg's default) or xz. Written to a temporary file
-//! beside the destination and renamed into place.
+//! compressed with zstd (pkg's default) or xz. Written by
+//! [`crate::output::write_new`].
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 
 /// One payload member.
 #[derive(Debug, Clone)]
@@ -55,9 +54,9 @@ fn header(
         tar::EntryType::Regular
     });
     h.set_username(uname)
-        .with_context(|| format!("user name {uname} does not fit a tar header"))?;
+        .with_context(|| format!("user name {uname} does not fit a tar header\n  fix: choose a shorter `user` (at most 32 bytes) in [package.metadata.bsdx.service]"))?;
     h.set_groupname(gname)
-        .with_context(|| format!("group name {gname} does not fit a tar header"))?;
+        .with_context(|| format!("group name {gname} does not fit a tar header\n  fix: choose a shorter `group` (at most 32 bytes) in [package.metadata.bsdx.service]"))?;
     // libarchive writes directories with a trailing slash.
     let name = if dir {
         format!("{path}/")
@@ -150,42 +149,6 @@ pub fn compress(tar: &[u8], how: Compression) -> Result<Vec<u8>> {
             e.finish()?
         }
     })
-}
-
-/// Write `bytes` to `dest` through a temporary file in the same directory.
-/// An existing `dest` is an error unless `force`.
-pub fn write_new(dest: &Path, bytes: &[u8], force: bool) -> Result<PathBuf> {
-    let dir = dest
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    if dest.exists() && !force {
-        bail!(
-            "{} already exists; bsdx never overwrites an output file\n  fix: pass --force to replace it, or --out another directory",
-            dest.display()
-        );
-    }
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".bsdx-pkg-")
-        .tempfile_in(dir)
-        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644))?;
-    }
-    if force {
-        tmp.persist(dest)
-            .map_err(|e| anyhow::Error::new(e.error))
-            .with_context(|| format!("cannot write {}", dest.display()))?;
-    } else {
-        tmp.persist_noclobber(dest)
-            .map_err(|e| anyhow::Error::new(e.error))
-            .with_context(|| format!("cannot write {} (does it exist now?)", dest.display()))?;
-    }
-    Ok(dest.to_path_buf())
 }
 
 #[cfg(test)]

@@ -9,13 +9,14 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use schemars::JsonSchema;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
+use crate::digest::sha256_hex;
 use crate::exit::{self, Exit};
 use crate::model::release::{catalog, Release};
 use crate::model::service::{Service, PREFIX};
 use crate::model::target::Target;
-use crate::rcd::{generate, Project};
+use crate::project::Project;
+use crate::rcd::generate;
 
 pub mod archive;
 pub mod inspect;
@@ -28,13 +29,6 @@ pub const SCHEMA: u32 = 1;
 
 /// Member mtime when `SOURCE_DATE_EPOCH` is unset: 2000-01-01T00:00:00Z.
 pub const DEFAULT_MTIME: u64 = 946_684_800;
-
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
 
 /// `SOURCE_DATE_EPOCH` (as `pkg create` honours it), else [`DEFAULT_MTIME`].
 pub fn mtime() -> Result<u64> {
@@ -200,14 +194,14 @@ pub fn from_binary(
 ) -> Result<Packaged> {
     let (compression, force) = (out.compression, out.force);
     let dest = output_path(project, &out.dir);
-    if dest.exists() && !force {
-        anyhow::bail!(
-            "{} already exists; bsdx never overwrites an output file\n  fix: pass --force to replace it, or --out another directory",
-            dest.display()
-        );
-    }
+    crate::output::refuse_existing(&dest, force)?;
     let bytes = std::fs::read(binary)
-        .with_context(|| format!("cannot read the binary {}", binary.display()))?;
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot read the binary {}: {e}\n  fix: build it first (bsdx build), or pass the path of the built binary",
+                binary.display()
+            )
+        })?;
     let check = crate::check::run(&[binary.to_path_buf()], release, sysroot, Some(target))?;
     if check.exit_code(false) != exit::OK {
         eprint!("{}", check.render(false));
@@ -222,83 +216,14 @@ pub fn from_binary(
         }
         .into());
     }
-    let file_report = &check.files[0];
-    let floor = floor(file_report, release);
+    let floor = floor(&check.files[0], release);
     let s = &project.service;
     let p = &project.package;
-    let root = |path: String, data: Vec<u8>, mode: u32| archive::Member {
-        path,
-        data: Some(data),
-        mode,
-        uname: "root".into(),
-        gname: "wheel".into(),
-    };
-    let mut members = vec![
-        root(s.binary_path(), bytes, 0o755),
-        root(s.rc_path(), generate::script(s).into_bytes(), 0o755),
-        root(
-            s.newsyslog_path(),
-            generate::newsyslog(s).into_bytes(),
-            0o644,
-        ),
-        root(
-            format!("{}.sample", s.env_file),
-            env_sample(s).into_bytes(),
-            0o600,
-        ),
-    ];
-    for c in &s.config {
-        let data = std::fs::read(project.dir.join(&c.source))
-            .with_context(|| format!("cannot read the config file {}", c.source))?;
-        members.push(archive::Member {
-            path: format!("{}.sample", c.path),
-            data: Some(data),
-            mode: c.mode,
-            uname: "root".into(),
-            gname: s.group.clone(),
-        });
-    }
-    let mut dirs = vec![archive::Member {
-        path: s.data_dir.clone(),
-        data: None,
-        mode: 0o750,
-        uname: s.user.clone(),
-        gname: s.group.clone(),
-    }];
-    if s.env_file.starts_with(&s.config_dir) || !s.config.is_empty() {
-        dirs.push(archive::Member {
-            path: s.config_dir.clone(),
-            data: None,
-            mode: 0o755,
-            uname: "root".into(),
-            gname: "wheel".into(),
-        });
-    }
+    let mut members = files(project, bytes)?;
+    let dirs = directories(s);
     let major = release.freebsd_version / 100_000;
     let (abi, arch) = manifest::abi_and_arch(major, target.machine_arch);
-    let mut m = manifest::Manifest {
-        name: p.name.clone(),
-        origin: p.origin.clone(),
-        version: p.version.clone(),
-        comment: p.comment.clone(),
-        maintainer: p.maintainer.clone(),
-        www: p.www.clone(),
-        abi: abi.clone(),
-        arch: arch.clone(),
-        prefix: PREFIX.into(),
-        desc: p.desc.clone(),
-        categories: vec![p.origin.split('/').next().unwrap_or("local").to_string()],
-        ..manifest::Manifest::default()
-    };
-    if s.create_user {
-        m.users.push(s.user.clone());
-        m.groups.push(s.group.clone());
-        m.scripts.insert("pre-install".into(), pre_install(s));
-    }
-    m.scripts.insert("post-install".into(), post_install(s));
-    m.scripts.insert("pre-deinstall".into(), pre_deinstall(s));
-    m.annotations
-        .insert("FreeBSD_version".into(), floor.freebsd_version.to_string());
+    let mut m = manifest(project, &abi, &arch, floor);
     let mut files = Vec::new();
     for mem in &members {
         let data = mem.data.as_ref().expect("a file");
@@ -317,6 +242,123 @@ pub fn from_binary(
     files.sort_by(|a, b| a.path.cmp(&b.path));
     m.directories = dirs.iter().map(|d| d.path.clone()).collect();
     m.directories.sort();
+    members.extend(dirs);
+    let tar = archive::tar_bytes(&m.compact(), &m.full(), &members, mtime()?)?;
+    let bytes = archive::compress(&tar, compression)?;
+    let path = crate::output::write_new(&dest, &bytes, 0o644, force)?;
+    Ok(Packaged {
+        schema: SCHEMA,
+        path,
+        name: p.name.clone(),
+        version: p.version.clone(),
+        abi,
+        arch,
+        freebsd_version: floor.freebsd_version,
+        floor_release: floor.release.clone(),
+        compression,
+        size: bytes.len() as u64,
+        sha256: sha256_hex(&bytes),
+        flatsize: m.flatsize,
+        files,
+        directories: m.directories.clone(),
+        users: m.users.clone(),
+        groups: m.groups.clone(),
+        check,
+    })
+}
+
+/// The package's files: the binary, the rc.d script, the newsyslog
+/// drop-in, the env file's sample and each config file's sample.
+fn files(project: &Project, binary: Vec<u8>) -> Result<Vec<archive::Member>> {
+    let s = &project.service;
+    let root = |path: String, data: Vec<u8>, mode: u32| archive::Member {
+        path,
+        data: Some(data),
+        mode,
+        uname: "root".into(),
+        gname: "wheel".into(),
+    };
+    let mut members = vec![
+        root(s.binary_path(), binary, 0o755),
+        root(s.rc_path(), generate::script(s).into_bytes(), 0o755),
+        root(
+            s.newsyslog_path(),
+            generate::newsyslog(s).into_bytes(),
+            0o644,
+        ),
+        root(
+            format!("{}.sample", s.env_file),
+            env_sample(s).into_bytes(),
+            0o600,
+        ),
+    ];
+    for c in &s.config {
+        let data = std::fs::read(project.dir.join(&c.source)).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot read the config file {}: {e}\n  fix: create it, or correct `source`",
+                c.source
+            )
+        })?;
+        members.push(archive::Member {
+            path: format!("{}.sample", c.path),
+            data: Some(data),
+            mode: c.mode,
+            uname: "root".into(),
+            gname: s.group.clone(),
+        });
+    }
+    Ok(members)
+}
+
+/// The directories the package owns: the data directory (the service's
+/// user's) and the config directory when anything goes there.
+fn directories(s: &Service) -> Vec<archive::Member> {
+    let mut dirs = vec![archive::Member {
+        path: s.data_dir.clone(),
+        data: None,
+        mode: 0o750,
+        uname: s.user.clone(),
+        gname: s.group.clone(),
+    }];
+    if s.env_file.starts_with(&s.config_dir) || !s.config.is_empty() {
+        dirs.push(archive::Member {
+            path: s.config_dir.clone(),
+            data: None,
+            mode: 0o755,
+            uname: "root".into(),
+            gname: "wheel".into(),
+        });
+    }
+    dirs
+}
+
+/// The manifest without its files and directories: the package's
+/// identity, its scripts (users, config samples) and its messages.
+fn manifest(project: &Project, abi: &str, arch: &str, floor: &Release) -> manifest::Manifest {
+    let (s, p) = (&project.service, &project.package);
+    let mut m = manifest::Manifest {
+        name: p.name.clone(),
+        origin: p.origin.clone(),
+        version: p.version.clone(),
+        comment: p.comment.clone(),
+        maintainer: p.maintainer.clone(),
+        www: p.www.clone(),
+        abi: abi.into(),
+        arch: arch.into(),
+        prefix: PREFIX.into(),
+        desc: p.desc.clone(),
+        categories: vec![p.origin.split('/').next().unwrap_or("local").to_string()],
+        ..manifest::Manifest::default()
+    };
+    if s.create_user {
+        m.users.push(s.user.clone());
+        m.groups.push(s.group.clone());
+        m.scripts.insert("pre-install".into(), pre_install(s));
+    }
+    m.scripts.insert("post-install".into(), post_install(s));
+    m.scripts.insert("pre-deinstall".into(), pre_deinstall(s));
+    m.annotations
+        .insert("FreeBSD_version".into(), floor.freebsd_version.to_string());
     let first_config = s
         .config
         .first()
@@ -347,29 +389,7 @@ pub fn from_binary(
             }
         ),
     });
-    members.extend(dirs);
-    let tar = archive::tar_bytes(&m.compact(), &m.full(), &members, mtime()?)?;
-    let bytes = archive::compress(&tar, compression)?;
-    let path = archive::write_new(&dest, &bytes, force)?;
-    Ok(Packaged {
-        schema: SCHEMA,
-        path,
-        name: p.name.clone(),
-        version: p.version.clone(),
-        abi,
-        arch,
-        freebsd_version: floor.freebsd_version,
-        floor_release: floor.release.clone(),
-        compression,
-        size: bytes.len() as u64,
-        sha256: sha256_hex(&bytes),
-        flatsize: m.flatsize,
-        files,
-        directories: m.directories.clone(),
-        users: m.users.clone(),
-        groups: m.groups.clone(),
-        check,
-    })
+    m
 }
 
 /// For `bsdx repro`: the package of the binary a build made in `dir`
@@ -381,10 +401,10 @@ pub fn for_repro(
     release: &Release,
     sysroot: Option<&Path>,
 ) -> Result<Option<PathBuf>> {
-    if !crate::rcd::declares_service(dir) {
+    if !crate::project::declares_service(dir) {
         return Ok(None);
     }
-    let project = crate::rcd::load(dir)?;
+    let project = crate::project::load(dir)?;
     let Some(bin) = binaries.iter().find(|b| {
         b.file_name()
             .is_some_and(|n| n == project.service.binary.as_str())

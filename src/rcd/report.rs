@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use schemars::JsonSchema;
 use serde::Serialize;
 
-pub use crate::check::Level;
-use crate::exit;
+pub use crate::findings::Level;
+use crate::findings::Tally;
 
 /// Version of `bsdx rcd lint --json`.
 pub const SCHEMA: u32 = 1;
@@ -67,40 +67,9 @@ impl Code {
         Code::LogNoReopen,
         Code::EnvWrapper,
     ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Code::Syntax => "syntax",
-            Code::Shebang => "shebang",
-            Code::NoProvide => "no-provide",
-            Code::ProvideMismatch => "provide-mismatch",
-            Code::NameInvalid => "name-invalid",
-            Code::NoRcSubr => "no-rc-subr",
-            Code::NoRcvar => "no-rcvar",
-            Code::RcvarName => "rcvar-name",
-            Code::NoLoadRcConfig => "no-load-rc-config",
-            Code::DefaultsBeforeLoadRcConfig => "defaults-before-load-rc-config",
-            Code::NoRunRcCommand => "no-run-rc-command",
-            Code::NoShutdownKeyword => "no-shutdown-keyword",
-            Code::RequireLogin => "require-login",
-            Code::DaemonNoF => "daemon-no-f",
-            Code::DaemonRestartChildPidfile => "daemon-restart-child-pidfile",
-            Code::DaemonPidfileMismatch => "daemon-pidfile-mismatch",
-            Code::ProcnameWithDaemon => "procname-with-daemon",
-            Code::UserWithDaemonU => "user-with-daemon-u",
-            Code::PidfileDir => "pidfile-dir",
-            Code::LogNotWritable => "log-not-writable",
-            Code::LogNoReopen => "log-no-reopen",
-            Code::EnvWrapper => "env-wrapper",
-        }
-    }
 }
 
-impl std::fmt::Display for Code {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+crate::findings::spelled_by_serde!(Code);
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Finding {
@@ -133,22 +102,14 @@ pub struct Report {
     /// The POSIX shell `sh -n` ran with (`null`: none found).
     pub shell: Option<String>,
     pub files: Vec<FileReport>,
-    pub errors: usize,
-    pub warnings: usize,
-    pub unreadable: usize,
+    #[serde(flatten)]
+    pub tally: Tally,
 }
 
 impl Report {
-    /// 0 no errors, 1 errors (or warnings with `strict`), 3 an input could
-    /// not be read — as `bsdx check`.
+    /// As [`Tally::exit_code`], the same as `bsdx check`'s.
     pub fn exit_code(&self, strict: bool) -> i32 {
-        if self.unreadable > 0 {
-            exit::UNREADABLE
-        } else if self.errors > 0 || (strict && self.warnings > 0) {
-            exit::FAILURE
-        } else {
-            exit::OK
-        }
+        self.tally.exit_code(strict)
     }
 
     pub fn render(&self) -> String {
@@ -168,11 +129,7 @@ impl Report {
                 }
             ));
             for x in &f.findings {
-                let label = match x.level {
-                    Level::Error => "error",
-                    Level::Warning => "warning",
-                    Level::Info => "info",
-                };
+                let label = x.level.label();
                 let at = if x.line > 0 {
                     format!(" line {}", x.line)
                 } else {
@@ -188,15 +145,9 @@ impl Report {
             }
         }
         out.push_str(&format!(
-            "linted {} file(s): {} error(s), {} warning(s){}\n",
+            "linted {} file(s): {}\n",
             self.files.len(),
-            self.errors,
-            self.warnings,
-            if self.unreadable > 0 {
-                format!(", {} unreadable", self.unreadable)
-            } else {
-                String::new()
-            }
+            self.tally.summary()
         ));
         out
     }

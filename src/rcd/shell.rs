@@ -40,8 +40,7 @@ fn skip_dq(c: &[char], mut i: usize) -> usize {
         match c[i] {
             '\\' => i += 2,
             '"' => return i + 1,
-            '$' if c.get(i + 1) == Some(&'(') => i = skip_paren(c, i + 1),
-            '$' if c.get(i + 1) == Some(&'{') => i = skip_brace(c, i + 1),
+            '$' if matches!(c.get(i + 1), Some('(' | '{')) => i = skip_group(c, i + 1),
             '`' => i = skip_backtick(c, i),
             _ => i += 1,
         }
@@ -61,41 +60,22 @@ fn skip_backtick(c: &[char], mut i: usize) -> usize {
     c.len()
 }
 
-/// End of a `(…)` starting at `i` (the open paren), quotes nesting.
-fn skip_paren(c: &[char], mut i: usize) -> usize {
+/// End of a bracketed group starting at `i` (the opening bracket: `(` of a
+/// `$(…)` command substitution, `{` of a `${…}` parameter expansion), nested
+/// groups and quotes skipped.
+fn skip_group(c: &[char], mut i: usize) -> usize {
+    let (open, close) = match c.get(i) {
+        Some('{') => ('{', '}'),
+        _ => ('(', ')'),
+    };
     let mut depth = 0usize;
     while i < c.len() {
         match c[i] {
-            '(' => {
+            x if x == open => {
                 depth += 1;
                 i += 1
             }
-            ')' => {
-                depth -= 1;
-                i += 1;
-                if depth == 0 {
-                    return i;
-                }
-            }
-            '\'' => i = skip_sq(c, i),
-            '"' => i = skip_dq(c, i),
-            '\\' => i += 2,
-            _ => i += 1,
-        }
-    }
-    c.len()
-}
-
-/// End of a `{…}` (parameter expansion) starting at `i` (the brace).
-fn skip_brace(c: &[char], mut i: usize) -> usize {
-    let mut depth = 0usize;
-    while i < c.len() {
-        match c[i] {
-            '{' => {
-                depth += 1;
-                i += 1
-            }
-            '}' => {
+            x if x == close => {
                 depth -= 1;
                 i += 1;
                 if depth == 0 {
@@ -228,11 +208,7 @@ pub fn commands(text: &str) -> Vec<Cmd> {
                 i = e;
             }
             '$' if matches!(c.get(i + 1), Some('(') | Some('{')) => {
-                let e = if c[i + 1] == '(' {
-                    skip_paren(&c, i + 1)
-                } else {
-                    skip_brace(&c, i + 1)
-                };
+                let e = skip_group(&c, i + 1);
                 let s: String = c[i..e].iter().collect();
                 line += s.matches('\n').count();
                 word.push_str(&s);
@@ -334,7 +310,7 @@ fn expand_depth(s: &str, vars: &BTreeMap<String, String>, depth: usize) -> Strin
             continue;
         }
         if c.get(i + 1) == Some(&'{') {
-            let e = skip_brace(&c, i + 1);
+            let e = skip_group(&c, i + 1);
             let inner: String = c[i + 2..e.saturating_sub(1).max(i + 2)].iter().collect();
             let name_end = inner
                 .find(|ch: char| !(ch.is_ascii_alphanumeric() || ch == '_'))
@@ -391,6 +367,22 @@ fn expand_depth(s: &str, vars: &BTreeMap<String, String>, depth: usize) -> Strin
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn groups_end_at_their_matching_bracket() {
+        let end = |s: &str| {
+            let c: Vec<char> = s.chars().collect();
+            let e = skip_group(&c, 0);
+            c[..e].iter().collect::<String>()
+        };
+        assert_eq!(
+            end(r#"(a (b) ')' ")" \) c) rest"#),
+            r#"(a (b) ')' ")" \) c)"#
+        );
+        assert_eq!(end("{x:-${y}} rest"), "{x:-${y}}");
+        assert_eq!(end("{x:-'}'} rest"), "{x:-'}'}");
+        assert_eq!(end("(never closed"), "(never closed");
+    }
 
     #[test]
     fn commands_functions_and_continuations() {
