@@ -43,6 +43,7 @@ pub const REQUIRED_TOOLS: &[&str] = &[
     "sbin/mount_msdosfs",
     "sbin/umount",
     "sbin/reboot",
+    "sbin/sysctl",
     "usr/bin/awk",
     "usr/bin/env",
     "usr/bin/mkfifo",
@@ -73,7 +74,6 @@ pub const EXTRA_TOOLS: &[&str] = &[
     "bin/rm",
     "bin/rmdir",
     "bin/test",
-    "sbin/sysctl",
     "usr/bin/basename",
     "usr/bin/cut",
     "usr/bin/dirname",
@@ -184,6 +184,10 @@ off() {
 	sync
 	umount @MOUNT@ >/dev/null 2>&1
 	say poweroff
+	# FreeBSD waits kern.shutdown.poweroff_delay (5000 ms by default,
+	# sys/kern/kern_shutdown.c) before powering off, for disk write caches:
+	# nothing here is written but the FAT disk, synced and unmounted above.
+	sysctl kern.shutdown.poweroff_delay=0 >/dev/null 2>&1
 	/sbin/reboot -q -p
 	sleep 60
 	exit 0
