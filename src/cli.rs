@@ -179,9 +179,11 @@ pub struct LibsArgs {
 }
 
 impl LibsArgs {
-    /// The sysroot in effect: `--sysroot`, else `$BSDX_SYSROOT` unless
-    /// `--stubs` was given.
-    pub fn sysroot(&self) -> Option<PathBuf> {
+    /// The sysroot chosen (`--sysroot`, else `$BSDX_SYSROOT` unless
+    /// `--stubs` was given), whatever release it is. Only `bsdx doctor`
+    /// wants this: it reports a mismatch as a failed check instead of
+    /// refusing. Every other command takes [`LibsArgs::libs`].
+    pub fn sysroot_unchecked(&self) -> Option<PathBuf> {
         if self.stubs {
             return None;
         }
@@ -192,10 +194,15 @@ impl LibsArgs {
         })
     }
 
-    pub fn libs(&self) -> Libs {
-        match self.sysroot() {
-            Some(dir) => Libs::Sysroot(dir),
-            None => Libs::Stubs,
+    /// The libraries to use for `release`. A sysroot of another release is
+    /// refused here, where `Libs` is made, so no command can forget it.
+    pub fn libs(&self, release: &Release) -> anyhow::Result<Libs> {
+        match self.sysroot_unchecked() {
+            Some(dir) => {
+                crate::sysroot::ensure_is(&dir, release)?;
+                Ok(Libs::Sysroot(dir))
+            }
+            None => Ok(Libs::Stubs),
         }
     }
 }

@@ -5,7 +5,7 @@ use crate::cli::BuildArgs;
 
 pub fn run(a: BuildArgs) -> Result<i32> {
     let (target, release) = (a.target.target, a.target.release);
-    let libs = libs_for(&a.libs, release)?;
+    let libs = a.libs.libs(release)?;
     let env = crate::env::compute(&target, release, &libs, &crate::env::Paths::current()?)?;
     eprintln!(
         "bsdx: building for {} (FreeBSD {}, {})",

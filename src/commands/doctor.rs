@@ -4,7 +4,11 @@ use super::*;
 use crate::cli::DoctorArgs;
 
 pub fn run(a: DoctorArgs) -> Result<i32> {
-    let report = crate::doctor::run(&a.target.target, a.target.release, a.libs.sysroot());
+    let report = crate::doctor::run(
+        &a.target.target,
+        a.target.release,
+        a.libs.sysroot_unchecked(),
+    );
     if a.json {
         print_json(&report)?;
     } else {

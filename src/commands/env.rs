@@ -7,7 +7,7 @@ pub fn run(a: EnvArgs) -> Result<i32> {
     let mut env = crate::env::compute(
         &a.target.target,
         a.target.release,
-        &libs_for(&a.libs, a.target.release)?,
+        &a.libs.libs(a.target.release)?,
         &crate::env::Paths::current()?,
     )?;
     if a.runner {

@@ -9,19 +9,6 @@ use crate::cli::{AbiCommand, Cli, Command};
 use crate::exit;
 use crate::model::release::catalog;
 
-/// The libraries `--sysroot`/`--stubs`/`$BSDX_SYSROOT` choose, for
-/// `release`: a sysroot of another release is refused before anything runs.
-fn libs_for(
-    args: &crate::cli::LibsArgs,
-    release: &crate::model::release::Release,
-) -> Result<crate::env::Libs> {
-    let libs = args.libs();
-    if let crate::env::Libs::Sysroot(dir) = &libs {
-        crate::sysroot::ensure_is(dir, release)?;
-    }
-    Ok(libs)
-}
-
 fn print_json<T: serde::Serialize>(value: &T) -> Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);
     Ok(())

@@ -16,6 +16,11 @@ pub fn run(a: PackageArgs) -> Result<i32> {
         return Ok(report.exit_code());
     }
     let cwd = std::env::current_dir()?;
+    // Refused before anything runs; relative to here, as every other path.
+    let libs = match a.libs.libs(release)? {
+        crate::env::Libs::Sysroot(d) => crate::env::Libs::Sysroot(cwd.join(d)),
+        stubs => stubs,
+    };
     let out = cwd.join(&a.out);
     let dir = std::fs::canonicalize(&a.path)
         .with_context(|| format!("{} does not exist", a.path.display()))?;
@@ -27,13 +32,15 @@ pub fn run(a: PackageArgs) -> Result<i32> {
             dest.display()
         );
     }
-    let sysroot = a.libs.sysroot();
+    let sysroot = match &libs {
+        crate::env::Libs::Sysroot(d) => Some(d.clone()),
+        crate::env::Libs::Stubs => None,
+    };
     let binary = match &a.from_binary {
         Some(b) => cwd.join(b),
         None => {
             // Exactly `bsdx build`, in the project's directory.
             std::env::set_current_dir(&dir)?;
-            let libs = a.libs.libs();
             let env = crate::env::compute(&target, release, &libs, &crate::env::Paths::current()?)?;
             eprintln!(
                 "bsdx: building {} for {} (FreeBSD {}, {})",

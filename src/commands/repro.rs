@@ -18,7 +18,7 @@ pub fn run(a: ReproArgs) -> Result<i32> {
         &work,
         &target,
         release,
-        &libs_for(&a.libs, release)?,
+        &a.libs.libs(release)?,
         &a.cargo_args,
     )?;
     if a.json {

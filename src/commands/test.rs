@@ -12,7 +12,7 @@ fn absolute(p: &Path) -> Result<String> {
 
 pub fn run(a: TestArgs) -> Result<i32> {
     let (target, release) = (a.target.target, a.target.release);
-    let libs = a.libs.libs();
+    let libs = a.libs.libs(release)?;
     let env = crate::env::compute(&target, release, &libs, &crate::env::Paths::current()?)?;
     let zigbuild = crate::toolchain::cargo_zigbuild()?;
     // Each test binary runs with the package directory (cargo's working
