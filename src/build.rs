@@ -86,13 +86,8 @@ pub fn command(env: &CrossEnv, cargo_args: &[String]) -> duct::Expression {
     env.apply(duct::cmd(&env.cargo, args))
 }
 
-/// Run the build in the current directory; returns the executables cargo
-/// reported, in order.
-pub fn execute(env: &CrossEnv, cargo_args: &[String]) -> Result<Vec<PathBuf>> {
-    execute_in(env, cargo_args, &std::env::current_dir()?)
-}
-
-/// Run the build in `dir`, with the target directory `env` was computed for.
+/// Run the build in `dir`, with the target directory `env` was computed for;
+/// returns the executables cargo reported, in order.
 pub fn execute_in(
     env: &CrossEnv,
     cargo_args: &[String],

@@ -3,7 +3,7 @@ use anyhow::{Context, Result};
 use super::*;
 use crate::cli::AbiImportArgs;
 
-pub fn run(a: AbiImportArgs) -> Result<i32> {
+pub fn execute(a: AbiImportArgs) -> Result<i32> {
     let AbiImportArgs {
         dump,
         zig_abilists,

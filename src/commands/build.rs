@@ -3,7 +3,7 @@ use anyhow::Result;
 use super::*;
 use crate::cli::BuildArgs;
 
-pub fn run(a: BuildArgs) -> Result<i32> {
+pub fn execute(a: BuildArgs) -> Result<i32> {
     let (target, release) = (a.target.target, a.target.release);
     let libs = a.libs.libs(release)?;
     let env = crate::env::compute(&target, release, &libs, &crate::env::Paths::current()?)?;

@@ -3,7 +3,7 @@ use anyhow::Result;
 use super::*;
 use crate::cli::DoctorArgs;
 
-pub fn run(a: DoctorArgs) -> Result<i32> {
+pub fn execute(a: DoctorArgs) -> Result<i32> {
     let report = crate::doctor::run(
         &a.target.target,
         a.target.release,

@@ -3,7 +3,7 @@ use anyhow::Result;
 use super::*;
 use crate::cli::EnvArgs;
 
-pub fn run(a: EnvArgs) -> Result<i32> {
+pub fn execute(a: EnvArgs) -> Result<i32> {
     let mut env = crate::env::compute(
         &a.target.target,
         a.target.release,

@@ -30,22 +30,22 @@ mod stubs;
 mod sysroot;
 mod test;
 
-pub fn run(cli: Cli) -> Result<i32> {
+pub fn execute(cli: Cli) -> Result<i32> {
     match cli.command {
-        Command::Env(a) => env::run(a),
-        Command::Build(a) => build::run(a),
-        Command::Repro(a) => repro::run(a),
-        Command::Stubs(a) => stubs::run(a),
-        Command::New(a) => new::run(a),
-        Command::Doctor(a) => doctor::run(a),
-        Command::Check(a) => check::run(a),
-        Command::Brand(a) => brand::run(a),
-        Command::Sysroot(cmd) => sysroot::run(cmd),
-        Command::Schema(a) => schema::run(a),
-        Command::Abi(AbiCommand::Import(a)) => abi::run(a),
-        Command::Package(a) => package::run(a),
-        Command::Rcd(a) => rcd::run(a),
-        Command::Run(a) => run::run(a),
-        Command::Test(a) => test::run(a),
+        Command::Env(a) => env::execute(a),
+        Command::Build(a) => build::execute(a),
+        Command::Repro(a) => repro::execute(a),
+        Command::Stubs(a) => stubs::execute(a),
+        Command::New(a) => new::execute(a),
+        Command::Doctor(a) => doctor::execute(a),
+        Command::Check(a) => check::execute(a),
+        Command::Brand(a) => brand::execute(a),
+        Command::Sysroot(cmd) => sysroot::execute(cmd),
+        Command::Schema(a) => schema::execute(a),
+        Command::Abi(AbiCommand::Import(a)) => abi::execute(a),
+        Command::Package(a) => package::execute(a),
+        Command::Rcd(a) => rcd::execute(a),
+        Command::Run(a) => run::execute(a),
+        Command::Test(a) => test::execute(a),
     }
 }

@@ -4,7 +4,7 @@ use super::*;
 use crate::cli::PackageArgs;
 use crate::package::Compression;
 
-pub fn run(a: PackageArgs) -> Result<i32> {
+pub fn execute(a: PackageArgs) -> Result<i32> {
     let (target, release) = (a.target.target, a.target.release);
     if let Some(file) = &a.inspect {
         let report = crate::package::inspect::inspect(file, release)?;

@@ -3,7 +3,7 @@ use anyhow::Result;
 use super::*;
 use crate::cli::{RcdArgs, RcdCommand};
 
-pub fn run(a: RcdArgs) -> Result<i32> {
+pub fn execute(a: RcdArgs) -> Result<i32> {
     if let Some(RcdCommand::Lint(l)) = a.command {
         let report = crate::rcd::lint::run(&l.files);
         if l.json {

@@ -66,7 +66,7 @@ pub(super) fn options(vm: &VmArgs, release: String, target: Target) -> Result<Op
     })
 }
 
-pub fn run(a: RunArgs) -> Result<i32> {
+pub fn execute(a: RunArgs) -> Result<i32> {
     let explicit = a.target.is_some();
     let target = a.target.unwrap_or_else(|| {
         Target::parse(crate::model::target::DEFAULT).expect("the default parses")

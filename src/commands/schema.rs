@@ -27,7 +27,7 @@ pub fn schema_of(name: SchemaName) -> schemars::Schema {
     }
 }
 
-pub fn run(a: SchemaArgs) -> Result<i32> {
+pub fn execute(a: SchemaArgs) -> Result<i32> {
     use clap::ValueEnum;
     match a.command {
         Some(name) => print_json(&schema_of(name))?,

@@ -10,7 +10,7 @@ fn absolute(p: &Path) -> Result<String> {
     Ok(abs.display().to_string())
 }
 
-pub fn run(a: TestArgs) -> Result<i32> {
+pub fn execute(a: TestArgs) -> Result<i32> {
     let (target, release) = (a.target.target, a.target.release);
     let libs = a.libs.libs(release)?;
     let env = crate::env::compute(&target, release, &libs, &crate::env::Paths::current()?)?;
