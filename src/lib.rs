@@ -24,4 +24,5 @@ pub mod repro;
 pub mod run;
 pub mod stubs;
 pub mod sysroot;
+pub mod test_summary;
 pub mod toolchain;

@@ -161,3 +161,18 @@ fn json_outputs_follow_their_schemas() {
     conforms(&check, &schema("check"));
     conforms(&check["files"][0], &schema("check")["$defs"]["FileReport"]);
 }
+
+/// A project given as PATH that is not there is refused with the fix.
+#[test]
+fn a_missing_project_path_is_refused_with_the_fix() {
+    let tmp = tempfile::tempdir().unwrap();
+    for cmd in ["build", "test"] {
+        bsdx()
+            .args([cmd, "--stubs"])
+            .arg_path(&tmp.path().join("nope"))
+            .run()
+            .failure(1)
+            .stderr_has("nope does not exist")
+            .stderr_has("fix: give a Cargo project's directory as PATH");
+    }
+}

@@ -24,6 +24,7 @@ pub fn schema_of(name: SchemaName) -> schemars::Schema {
         SchemaName::Rcd => schema_for!(crate::rcd::Generated),
         SchemaName::RcdLint => schema_for!(crate::rcd::Report),
         SchemaName::Run => schema_for!(crate::run::Report),
+        SchemaName::Test => schema_for!(crate::test_summary::Summary),
     }
 }
 
