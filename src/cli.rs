@@ -596,8 +596,9 @@ pub struct AbiImportArgs {
 /// How the FreeBSD VM runs (`bsdx run`, and `bsdx test` for each binary).
 #[derive(Debug, Clone, Args)]
 pub struct VmArgs {
-    /// Give up after this many seconds, boot included (exit status 124).
-    #[arg(long, env = "BSDX_RUN_TIMEOUT", default_value_t = crate::run::DEFAULT_TIMEOUT, value_name = "SECONDS")]
+    /// Give up after this many seconds (at least 1), boot included (exit
+    /// status 124).
+    #[arg(long, env = "BSDX_RUN_TIMEOUT", default_value_t = crate::run::DEFAULT_TIMEOUT, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
     pub timeout: u64,
     /// Copy DIR into the guest at /mnt, the program's working directory
     /// (not copied back; `target/`-like caches and .git are left out).
@@ -616,16 +617,17 @@ pub struct VmArgs {
     /// runs on /dev/kvm.
     #[arg(long, value_enum, env = "BSDX_ACCEL", default_value = "auto")]
     pub accel: crate::run::qemu::AccelChoice,
-    /// Guest memory in MiB.
+    /// Guest memory in MiB (at least 128).
     #[arg(
         long,
         env = "BSDX_RUN_MEMORY",
         default_value_t = 1024,
-        value_name = "MB"
+        value_name = "MB",
+        value_parser = clap::value_parser!(u32).range(128..)
     )]
     pub memory: u32,
-    /// Guest CPUs.
-    #[arg(long, env = "BSDX_RUN_CPUS", default_value_t = 2, value_name = "N")]
+    /// Guest CPUs (1 to 64).
+    #[arg(long, env = "BSDX_RUN_CPUS", default_value_t = 2, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
     pub cpus: u32,
     /// Boot this kernel.txz instead of fetching the release's.
     #[arg(long, env = "BSDX_KERNEL_TXZ", value_name = "FILE")]

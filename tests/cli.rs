@@ -176,3 +176,26 @@ fn a_missing_project_path_is_refused_with_the_fix() {
             .stderr_has("fix: give a Cargo project's directory as PATH");
     }
 }
+
+/// The VM's size and time limits are refused out of range, never clamped
+/// behind the user's back.
+#[test]
+fn vm_limits_out_of_range_are_refused() {
+    for (flag, value, named) in [
+        ("--memory", "64", "128.."),
+        ("--cpus", "0", "1..=64"),
+        ("--cpus", "65", "1..=64"),
+        ("--timeout", "0", "1.."),
+    ] {
+        for cmd in ["run", "test"] {
+            let mut b = bsdx().args([cmd, flag, value]);
+            if cmd == "run" {
+                b = b.args(["prog"]);
+            }
+            b.run()
+                .failure(2)
+                .stderr_has(&format!("invalid value '{value}' for '{flag}"))
+                .stderr_has(named);
+        }
+    }
+}

@@ -478,3 +478,41 @@ fn the_test_helper_scrubs_a_hostile_shell() {
         .failure(1)
         .stderr_has("/hostile/rustc");
 }
+
+/// Every failing doctor check names its fix, the libraries check included;
+/// a `fix:` line of the underlying error becomes the check's fix.
+#[test]
+fn doctors_failing_library_check_names_its_fix() {
+    let tmp = tempfile::tempdir().unwrap();
+    let report = bsdx()
+        .args(["doctor", "--json", "--sysroot"])
+        .arg_path(tmp.path())
+        .run()
+        .failure(1)
+        .json();
+    let libs = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "libraries")
+        .cloned()
+        .unwrap();
+    assert_eq!(libs["ok"], false, "{libs}");
+    let detail = libs["detail"].as_str().unwrap();
+    assert!(
+        detail.starts_with("--sysroot ") && detail.ends_with("has neither lib/ nor usr/lib/; it must be a directory extracted from a FreeBSD base.txz"),
+        "{libs}"
+    );
+    assert!(
+        libs["fix"]
+            .as_str()
+            .unwrap()
+            .starts_with("bsdx sysroot fetch --release R"),
+        "{libs}"
+    );
+    for c in report["checks"].as_array().unwrap() {
+        if c["ok"] == false {
+            assert!(c["fix"].is_string(), "a failing check without a fix: {c}");
+        }
+    }
+}

@@ -18,9 +18,9 @@ fn enter_project(
 ) -> Result<(PathBuf, crate::env::Libs)> {
     use anyhow::Context;
     let cwd = std::env::current_dir()?;
-    let dir = std::fs::canonicalize(path).with_context(|| {
-        format!(
-            "the project directory {} does not exist\n  fix: give a Cargo project's directory as PATH, or run bsdx inside it",
+    let dir = std::fs::canonicalize(path).map_err(|e| {
+        anyhow::anyhow!(
+            "the project directory {} does not exist ({e})\n  fix: give a Cargo project's directory as PATH, or run bsdx inside it",
             path.display()
         )
     })?;

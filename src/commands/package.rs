@@ -22,8 +22,12 @@ pub fn execute(a: PackageArgs) -> Result<i32> {
         stubs => stubs,
     };
     let out = cwd.join(&a.out);
-    let dir = std::fs::canonicalize(&a.path)
-        .with_context(|| format!("{} does not exist", a.path.display()))?;
+    let dir = std::fs::canonicalize(&a.path).map_err(|e| {
+        anyhow::anyhow!(
+            "{} does not exist ({e})\n  fix: give a Cargo project's directory as PATH, or run bsdx inside it",
+            a.path.display()
+        )
+    })?;
     let project = crate::rcd::load(&dir)?;
     let dest = crate::package::output_path(&project, &out);
     if dest.exists() && !a.force {

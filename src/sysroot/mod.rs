@@ -71,7 +71,7 @@ pub enum SysrootError {
         got: String,
     },
 
-    #[error("refusing {archive}: member `{member}` {why}; nothing was extracted\n  a FreeBSD base.txz never holds such a member: check where the file came from")]
+    #[error("refusing {archive}: member `{member}` {why}; nothing was extracted\n  a FreeBSD base.txz never holds such a member\n  fix: check where the file came from; `bsdx sysroot fetch` downloads the release's own, verified against its pinned SHA-256")]
     Refused {
         archive: String,
         member: String,
