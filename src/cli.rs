@@ -239,6 +239,10 @@ pub enum Format {
 
 #[derive(Debug, Args)]
 pub struct EnvArgs {
+    /// The Cargo project whose paths to remap (default: the current
+    /// directory).
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
     #[command(flatten)]
     pub target: TargetArgs,
     #[command(flatten)]

@@ -630,6 +630,21 @@ fn env_sh_view_is_snapshotted() {
         );
         insta::assert_snapshot!(name, view);
     }
+    // The project given as PATH from elsewhere: the same environment.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let json = |dir: &Path, path: Option<&Path>| {
+        let mut b = bsdx()
+            .dir(dir)
+            .args(["env", "--json", "--stubs", "--release", "13.5"]);
+        if let Some(p) = path {
+            b = b.arg_path(p);
+        }
+        b.run().success().json()
+    };
+    assert_eq!(
+        json(elsewhere.path(), Some(tmp.path())),
+        json(tmp.path(), None)
+    );
 }
 
 /// The whole human view of a failing `bsdx doctor`: no tools on PATH, and

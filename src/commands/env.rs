@@ -4,10 +4,11 @@ use super::*;
 use crate::cli::EnvArgs;
 
 pub fn execute(a: EnvArgs) -> Result<i32> {
+    let (_, libs) = enter_project(&a.path, a.libs.libs(a.target.release)?)?;
     let mut env = crate::env::compute(
         &a.target.target,
         a.target.release,
-        &a.libs.libs(a.target.release)?,
+        &libs,
         &crate::env::Paths::current()?,
     )?;
     if a.runner {

@@ -9,8 +9,8 @@ use crate::cli::{AbiCommand, Cli, Command};
 use crate::exit;
 use crate::model::release::catalog;
 
-/// Work in the Cargo project at `path` (the `[PATH]` of build, test,
-/// package, repro: default `.`) from here on. A `--sysroot` given relative
+/// Work in the Cargo project at `path` (the `[PATH]` of env, build and
+/// test: default `.`) from here on. A `--sysroot` given relative
 /// to where bsdx was started keeps naming the same directory.
 fn enter_project(
     path: &std::path::Path,
