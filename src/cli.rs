@@ -600,9 +600,9 @@ pub struct AbiImportArgs {
 /// How the FreeBSD VM runs (`bsdx run`, and `bsdx test` for each binary).
 #[derive(Debug, Clone, Args)]
 pub struct VmArgs {
-    /// Give up after this many seconds (at least 1), boot included (exit
-    /// status 124).
-    #[arg(long, env = "BSDX_RUN_TIMEOUT", default_value_t = crate::run::DEFAULT_TIMEOUT, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(value_parser = clap::value_parser!(u64).range(1..))]
+    /// Give up after this many seconds, boot included (exit status 124).
+    #[arg(long, env = "BSDX_RUN_TIMEOUT", default_value_t = crate::run::DEFAULT_TIMEOUT, value_name = "SECONDS")]
     pub timeout: u64,
     /// Copy DIR into the guest at /mnt, the program's working directory
     /// (not copied back; `target/`-like caches and .git are left out).

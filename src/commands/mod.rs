@@ -9,32 +9,6 @@ use crate::cli::{AbiCommand, Cli, Command};
 use crate::exit;
 use crate::model::release::catalog;
 
-/// Work in the Cargo project at `path` (the `[PATH]` of env, build and
-/// test: default `.`) from here on. A `--sysroot` given relative
-/// to where bsdx was started keeps naming the same directory.
-fn enter_project(
-    path: &std::path::Path,
-    libs: crate::env::Libs,
-) -> Result<(PathBuf, crate::env::Libs)> {
-    use anyhow::Context;
-    let cwd = std::env::current_dir()?;
-    let dir = std::fs::canonicalize(path).map_err(|e| {
-        anyhow::anyhow!(
-            "the project directory {} does not exist ({e})\n  fix: give a Cargo project's directory as PATH, or run bsdx inside it",
-            path.display()
-        )
-    })?;
-    if std::fs::canonicalize(&cwd).is_ok_and(|c| c == dir) {
-        return Ok((cwd, libs));
-    }
-    let libs = match libs {
-        crate::env::Libs::Sysroot(d) => crate::env::Libs::Sysroot(cwd.join(d)),
-        stubs => stubs,
-    };
-    std::env::set_current_dir(&dir).with_context(|| format!("cannot enter {}", dir.display()))?;
-    Ok((dir, libs))
-}
-
 fn print_json<T: serde::Serialize>(value: &T) -> Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
@@ -74,4 +48,30 @@ pub fn execute(cli: Cli) -> Result<i32> {
         Command::Run(a) => run::execute(a),
         Command::Test(a) => test::execute(a),
     }
+}
+
+/// Work in the Cargo project at `path` (the `[PATH]` of env, build and
+/// test: default `.`) from here on. A `--sysroot` given relative
+/// to where bsdx was started keeps naming the same directory.
+fn enter_project(
+    path: &std::path::Path,
+    libs: crate::env::Libs,
+) -> Result<(PathBuf, crate::env::Libs)> {
+    use anyhow::Context;
+    let cwd = std::env::current_dir()?;
+    let dir = std::fs::canonicalize(path).map_err(|e| {
+        anyhow::anyhow!(
+            "the project directory {} does not exist ({e})\n  fix: give a Cargo project's directory as PATH, or run bsdx inside it",
+            path.display()
+        )
+    })?;
+    if std::fs::canonicalize(&cwd).is_ok_and(|c| c == dir) {
+        return Ok((cwd, libs));
+    }
+    let libs = match libs {
+        crate::env::Libs::Sysroot(d) => crate::env::Libs::Sysroot(cwd.join(d)),
+        stubs => stubs,
+    };
+    std::env::set_current_dir(&dir).with_context(|| format!("cannot enter {}", dir.display()))?;
+    Ok((dir, libs))
 }

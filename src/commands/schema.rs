@@ -17,6 +17,7 @@ pub fn schema_of(name: SchemaName) -> schemars::Schema {
         SchemaName::Doctor => schema_for!(crate::doctor::Report),
         SchemaName::Check => schema_for!(crate::check::Report),
         SchemaName::Brand => schema_for!(crate::abitag::BrandReport),
+        SchemaName::Test => schema_for!(crate::test_summary::Summary),
         SchemaName::SysrootFetch => schema_for!(crate::sysroot::Fetched),
         SchemaName::SysrootExtract => schema_for!(crate::sysroot::Extracted),
         SchemaName::Package => schema_for!(crate::package::Packaged),
@@ -24,7 +25,6 @@ pub fn schema_of(name: SchemaName) -> schemars::Schema {
         SchemaName::Rcd => schema_for!(crate::rcd::Generated),
         SchemaName::RcdLint => schema_for!(crate::rcd::Report),
         SchemaName::Run => schema_for!(crate::run::Report),
-        SchemaName::Test => schema_for!(crate::test_summary::Summary),
     }
 }
 
