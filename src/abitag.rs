@@ -69,13 +69,16 @@ pub fn object(zig: &Zig, target: &Target, freebsd_version: u32) -> Result<PathBu
         .with_context(|| format!("cannot run {}", zig.display()))?;
     if !out.status.success() {
         bail!(
-            "zig cc could not assemble the ABI tag note:\n{}",
+            "zig cc could not assemble the ABI tag note:\n{}\n  fix: `bsdx doctor` checks the Zig installation (bsdx wants Zig 0.15.2)",
             String::from_utf8_lossy(&out.stderr)
         );
     }
     std::fs::remove_file(&s)?;
     if cache::publish(staging, &dir).is_err() && !obj.is_file() {
-        bail!("cannot create {}", dir.display());
+        bail!(
+            "cannot create {}\n  fix: make $BSDX_CACHE_DIR (default ~/.cache/bsdx) a writable directory",
+            dir.display()
+        );
     }
     Ok(obj)
 }
@@ -86,7 +89,10 @@ pub fn brand(path: &Path) -> Result<bool> {
     let mut bytes =
         std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     if bytes.len() < 16 || &bytes[..4] != b"\x7fELF" {
-        bail!("{} is not an ELF file", path.display());
+        bail!(
+            "{} is not an ELF file\n  fix: give ELF files, or directories holding them (others there are skipped)",
+            path.display()
+        );
     }
     if bytes[7] == ELFOSABI_FREEBSD {
         return Ok(false);

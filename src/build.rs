@@ -58,7 +58,7 @@ pub fn build_checked(
         return Err(Exit {
             code: exit::REJECTED,
             message: format!(
-                "bsdx check found errors in the build output (above); the binaries would not run on FreeBSD {}",
+                "bsdx check found errors in the build output (above); the binaries would not run on FreeBSD {}\n  fix: each finding above says what to change (or which --release the binary does run on)",
                 release.release
             ),
         }
@@ -86,20 +86,15 @@ pub fn command(env: &CrossEnv, cargo_args: &[String]) -> duct::Expression {
     env.apply(duct::cmd(&env.cargo, args))
 }
 
-/// Run the build in the current directory; returns the executables cargo
-/// reported, in order.
-pub fn execute(env: &CrossEnv, cargo_args: &[String]) -> Result<Vec<PathBuf>> {
-    execute_in(env, cargo_args, &std::env::current_dir()?)
-}
-
-/// Run the build in `dir`, with the target directory `env` was computed for.
+/// Run the build in `dir`, with the target directory `env` was computed for;
+/// returns the executables cargo reported, in order.
 pub fn execute_in(
     env: &CrossEnv,
     cargo_args: &[String],
     dir: &std::path::Path,
 ) -> Result<Vec<PathBuf>> {
     if cargo_args.iter().any(|a| a.starts_with("--message-format")) {
-        bail!("bsdx build reads cargo's JSON messages itself; remove --message-format from the cargo arguments");
+        bail!("bsdx build reads cargo's JSON messages itself\n  fix: remove --message-format from the cargo arguments");
     }
     let reader = command(env, cargo_args)
         .dir(dir)
@@ -135,7 +130,7 @@ pub fn execute_in(
         return Err(Exit {
             code: output.status.code().unwrap_or(exit::FAILURE),
             message: format!(
-                "cargo zigbuild failed ({}); the errors are above. `bsdx doctor` checks the toolchain",
+                "cargo zigbuild failed ({}); the errors are above\n  fix: fix those errors; `bsdx doctor` checks the toolchain",
                 output.status
             ),
         }

@@ -1,10 +1,13 @@
 //! The command line, defined with clap derive. Doc comments are the help.
 //!
-//! One grammar for every subcommand: `--target` chooses the machine (a Rust
-//! triple or its FreeBSD name, `BSDX_TARGET`), `--release` the FreeBSD
-//! release (`BSDX_RELEASE`; default and possible values from
-//! `data/releases.json`), `--sysroot DIR | --stubs` the libraries, and
-//! `--json` the machine-readable output. Exit codes: [`crate::exit`].
+//! One grammar for every subcommand: `--target` (alias `--arch`,
+//! `BSDX_TARGET`) chooses the machine (a Rust triple or its FreeBSD name),
+//! `--release` the FreeBSD release (`BSDX_RELEASE`; default and known values
+//! from `data/releases.json`, checked by one of two typed parsers that name
+//! them), `--sysroot DIR | --stubs` the libraries, a Cargo project is the
+//! optional `[PATH]` (default: the current directory), `--out` is always a
+//! directory, and `--json` the machine-readable output. Exit codes:
+//! [`crate::exit`].
 
 use std::path::PathBuf;
 
@@ -44,7 +47,7 @@ pub enum Command {
     /// Use it as `eval "$(bsdx env)"`. `bsdx build` applies exactly this
     /// environment.
     Env(EnvArgs),
-    /// Build the Cargo project in the current directory for FreeBSD.
+    /// Build a Cargo project (default: the current directory) for FreeBSD.
     ///
     /// Runs `cargo zigbuild --release --target T` with the `bsdx env`
     /// environment, streams cargo's output to stderr, brands each binary
@@ -155,6 +158,27 @@ fn release_parser() -> impl TypedValueParser<Value = &'static Release> {
     PossibleValuesParser::new(release_names()).map(|s| catalog().get(&s).expect("a possible value"))
 }
 
+/// `--release` where bsdx is given the release's files (`run` with
+/// --kernel-txz/--base-txz, `sysroot fetch --sha256`, `sysroot extract`): a
+/// known release, or any `X.Y` as a label. The error names the known ones.
+fn release_label_parser() -> impl TypedValueParser<Value = String> {
+    clap::builder::NonEmptyStringValueParser::new().try_map(|s: String| {
+        let ok = s.split_once('.').is_some_and(|(a, b)| {
+            [a, b]
+                .iter()
+                .all(|p| !p.is_empty() && p.len() <= 4 && p.bytes().all(|c| c.is_ascii_digit()))
+        });
+        if ok {
+            Ok(s)
+        } else {
+            Err(format!(
+                "`{s}` is not a FreeBSD release like 14.4; known releases: {}",
+                release_names().join(", ")
+            ))
+        }
+    })
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct TargetArgs {
     /// The machine to build for: a Rust target triple, or amd64/arm64.
@@ -179,9 +203,11 @@ pub struct LibsArgs {
 }
 
 impl LibsArgs {
-    /// The sysroot in effect: `--sysroot`, else `$BSDX_SYSROOT` unless
-    /// `--stubs` was given.
-    pub fn sysroot(&self) -> Option<PathBuf> {
+    /// The sysroot chosen (`--sysroot`, else `$BSDX_SYSROOT` unless
+    /// `--stubs` was given), whatever release it is. Only `bsdx doctor`
+    /// wants this: it reports a mismatch as a failed check instead of
+    /// refusing. Every other command takes [`LibsArgs::libs`].
+    pub fn sysroot_unchecked(&self) -> Option<PathBuf> {
         if self.stubs {
             return None;
         }
@@ -192,10 +218,15 @@ impl LibsArgs {
         })
     }
 
-    pub fn libs(&self) -> Libs {
-        match self.sysroot() {
-            Some(dir) => Libs::Sysroot(dir),
-            None => Libs::Stubs,
+    /// The libraries to use for `release`. A sysroot of another release is
+    /// refused here, where `Libs` is made, so no command can forget it.
+    pub fn libs(&self, release: &Release) -> anyhow::Result<Libs> {
+        match self.sysroot_unchecked() {
+            Some(dir) => {
+                crate::sysroot::ensure_is(&dir, release)?;
+                Ok(Libs::Sysroot(dir))
+            }
+            None => Ok(Libs::Stubs),
         }
     }
 }
@@ -208,6 +239,10 @@ pub enum Format {
 
 #[derive(Debug, Args)]
 pub struct EnvArgs {
+    /// The Cargo project whose paths to remap (default: the current
+    /// directory).
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
     #[command(flatten)]
     pub target: TargetArgs,
     #[command(flatten)]
@@ -232,6 +267,9 @@ impl EnvArgs {
 
 #[derive(Debug, Args)]
 pub struct BuildArgs {
+    /// The Cargo project (default: the current directory).
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
     #[command(flatten)]
     pub target: TargetArgs,
     #[command(flatten)]
@@ -278,7 +316,7 @@ pub struct CheckArgs {
     pub libs: LibsArgs,
     /// Require this machine (a Rust target triple, or amd64/arm64; default:
     /// any supported one).
-    #[arg(long, env = "BSDX_TARGET", value_parser = target_parser())]
+    #[arg(long, env = "BSDX_TARGET", value_parser = target_parser(), alias = "arch")]
     pub target: Option<Target>,
     /// Print the report as JSON (schema: `bsdx schema check`).
     #[arg(long)]
@@ -352,6 +390,7 @@ pub enum SchemaName {
     Rcd,
     RcdLint,
     Run,
+    Test,
 }
 
 #[derive(Debug, Args)]
@@ -390,7 +429,7 @@ pub enum SysrootCommand {
 pub struct FetchArgs {
     /// FreeBSD release: one of those pinned in data/releases.json, or any
     /// other with --sha256.
-    #[arg(long, env = "BSDX_RELEASE", default_value = default_release())]
+    #[arg(long, env = "BSDX_RELEASE", default_value = default_release(), value_parser = release_label_parser())]
     pub release: String,
     /// The machine whose base to fetch: a Rust target triple, or amd64/arm64.
     #[arg(long, env = "BSDX_TARGET", default_value = target::DEFAULT, value_parser = target_parser(), alias = "arch")]
@@ -417,13 +456,13 @@ pub struct ExtractArgs {
     /// Directory to create (must not exist, or be empty).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
-    /// Release to record in the marker (default: the one whose pinned
+    /// Release to record in the marker, `X.Y` (default: the one whose pinned
     /// SHA-256 the file has, if any).
-    #[arg(long)]
+    #[arg(long, value_parser = release_label_parser())]
     pub release: Option<String>,
     /// Machine to record in the marker, a Rust target triple or amd64/arm64
     /// (default: as for --release).
-    #[arg(long, value_parser = target_parser(), alias = "arch")]
+    #[arg(long, env = "BSDX_TARGET", value_parser = target_parser(), alias = "arch")]
     pub target: Option<Target>,
     /// Print the marker (and the directory's path) as JSON.
     #[arg(long)]
@@ -519,8 +558,10 @@ pub enum RcdCommand {
 
 #[derive(Debug, Args)]
 pub struct RcdLintArgs {
-    /// rc.d scripts to check.
-    #[arg(required = true, value_name = "FILE")]
+    /// rc.d scripts to check. With none, `bsdx rcd lint` means the project
+    /// directory named `lint` when there is one here (as `bsdx rcd ./lint`),
+    /// so the subcommand never hides a project.
+    #[arg(value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// Print the report as JSON (schema: `bsdx schema rcd-lint`).
     #[arg(long)]
@@ -542,42 +583,24 @@ pub struct AbiImportArgs {
     #[arg(long, value_name = "DIR", requires = "release")]
     pub sysroot: Option<PathBuf>,
     /// The release the sysroot is (with --sysroot).
-    #[arg(long)]
-    pub release: Option<String>,
+    #[arg(long, value_parser = release_parser())]
+    pub release: Option<&'static Release>,
     /// The machine the data is for: a Rust target triple, or amd64/arm64.
-    #[arg(long, default_value = target::DEFAULT, value_parser = target_parser(), alias = "arch")]
+    #[arg(long, env = "BSDX_TARGET", default_value = target::DEFAULT, value_parser = target_parser(), alias = "arch")]
     pub target: Target,
-    /// The data file to write (e.g. stubs/abi/13.5-amd64.json).
-    #[arg(long, value_name = "FILE")]
+    /// The directory to write RELEASE-ARCH.json into (e.g. stubs/abi). The
+    /// old spelling, a file name ending in .json, still writes that file.
+    #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
-    /// Replace --out if it exists.
+    /// Replace the file if it exists.
     #[arg(long)]
     pub force: bool,
-}
-
-/// `bsdx run --release`: a release of data/releases.json, or (with
-/// --kernel-txz and --base-txz) any `X.Y`.
-fn run_release_parser() -> impl TypedValueParser<Value = String> {
-    clap::builder::NonEmptyStringValueParser::new().try_map(|s: String| {
-        let ok = s.split_once('.').is_some_and(|(a, b)| {
-            [a, b]
-                .iter()
-                .all(|p| !p.is_empty() && p.len() <= 4 && p.bytes().all(|c| c.is_ascii_digit()))
-        });
-        if ok {
-            Ok(s)
-        } else {
-            Err(format!(
-                "`{s}` is not a FreeBSD release like 14.4; known releases: {}",
-                release_names().join(", ")
-            ))
-        }
-    })
 }
 
 /// How the FreeBSD VM runs (`bsdx run`, and `bsdx test` for each binary).
 #[derive(Debug, Clone, Args)]
 pub struct VmArgs {
+    #[arg(value_parser = clap::value_parser!(u64).range(1..))]
     /// Give up after this many seconds, boot included (exit status 124).
     #[arg(long, env = "BSDX_RUN_TIMEOUT", default_value_t = crate::vm::DEFAULT_TIMEOUT, value_name = "SECONDS")]
     pub timeout: u64,
@@ -598,16 +621,17 @@ pub struct VmArgs {
     /// runs on /dev/kvm.
     #[arg(long, value_enum, env = "BSDX_ACCEL", default_value = "auto")]
     pub accel: crate::vm::qemu::AccelChoice,
-    /// Guest memory in MiB.
+    /// Guest memory in MiB (at least 128).
     #[arg(
         long,
         env = "BSDX_RUN_MEMORY",
         default_value_t = 1024,
-        value_name = "MB"
+        value_name = "MB",
+        value_parser = clap::value_parser!(u32).range(128..)
     )]
     pub memory: u32,
-    /// Guest CPUs.
-    #[arg(long, env = "BSDX_RUN_CPUS", default_value_t = 2, value_name = "N")]
+    /// Guest CPUs (1 to 64).
+    #[arg(long, env = "BSDX_RUN_CPUS", default_value_t = 2, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
     pub cpus: u32,
     /// Boot this kernel.txz instead of fetching the release's.
     #[arg(long, env = "BSDX_KERNEL_TXZ", value_name = "FILE")]
@@ -630,11 +654,30 @@ pub struct VmArgs {
     pub quiet: bool,
 }
 
+impl VmArgs {
+    /// Make the files and directories given relative to here absolute, so
+    /// they keep their meaning in another working directory.
+    pub fn make_paths_absolute(&mut self) -> std::io::Result<()> {
+        for p in [
+            &mut self.mount,
+            &mut self.kernel_txz,
+            &mut self.base_txz,
+            &mut self.lock,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            *p = std::path::absolute(&*p)?;
+        }
+        Ok(())
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// FreeBSD release to boot: one of data/releases.json's; with
     /// --kernel-txz and --base-txz, any X.Y (a label).
-    #[arg(long, env = "BSDX_RELEASE", default_value = default_release(), value_parser = run_release_parser())]
+    #[arg(long, env = "BSDX_RELEASE", default_value = default_release(), value_parser = release_label_parser())]
     pub release: String,
     /// The machine: a Rust target triple, or amd64/arm64 (default: the
     /// program's own, read from the file).
@@ -664,12 +707,19 @@ pub struct RunArgs {
 
 #[derive(Debug, Args)]
 pub struct TestArgs {
+    /// The Cargo project (default: the current directory).
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
     #[command(flatten)]
     pub target: TargetArgs,
     #[command(flatten)]
     pub libs: LibsArgs,
     #[command(flatten)]
     pub vm: VmArgs,
+    /// Print a summary of the test binaries' runs as JSON on stdout (schema:
+    /// `bsdx schema test`); cargo's and the tests' output go to stderr.
+    #[arg(long)]
+    pub json: bool,
     /// Arguments for `cargo zigbuild test` (after `--`), e.g. `-- --lib -- --nocapture`.
     #[arg(last = true, value_name = "CARGO_TEST_ARGS")]
     pub cargo_args: Vec<String>,

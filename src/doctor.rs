@@ -54,13 +54,24 @@ fn from<T>(name: &str, r: Result<T, Error>, detail: impl FnOnce(&T) -> String) -
             detail: why,
             fix: Some(fix),
         },
-        Err(e) => Check {
-            name: name.into(),
-            ok: false,
-            run_only: false,
-            detail: e.to_string(),
-            fix: None,
-        },
+        Err(e) => {
+            let (detail, fix) = split_fix(&e.to_string());
+            Check {
+                name: name.into(),
+                ok: false,
+                run_only: false,
+                detail,
+                fix,
+            }
+        }
+    }
+}
+
+/// An error's message, split into what is wrong and its `fix:` line.
+fn split_fix(message: &str) -> (String, Option<String>) {
+    match message.split_once("\n  fix: ") {
+        Some((detail, fix)) => (detail.to_string(), Some(fix.to_string())),
+        None => (message.to_string(), None),
     }
 }
 
@@ -111,13 +122,18 @@ pub fn run(target: &Target, release: &Release, sysroot: Option<PathBuf>) -> Repo
                 ),
                 fix: None,
             },
-            Err(e) => Check {
-                name: "libraries".into(),
-                ok: false,
-                run_only: false,
-                detail: format!("{e:#}"),
-                fix: None,
-            },
+            Err(e) => {
+                let (detail, fix) = split_fix(&format!("{e:#}"));
+                Check {
+                    name: "libraries".into(),
+                    ok: false,
+                    run_only: false,
+                    detail,
+                    fix: Some(fix.unwrap_or_else(|| {
+                        "point --sysroot at a directory extracted from a FreeBSD base.txz (`bsdx sysroot fetch` prints one), or drop it to use stubs".into()
+                    })),
+                }
+            }
         },
         None => Check {
             name: "libraries".into(),

@@ -4,10 +4,10 @@ use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("unknown target `{given}`; supported targets: {known}")]
+    #[error("unknown target `{given}`; supported targets: {known}\n  fix: pass --target (or BSDX_TARGET) as one of them")]
     UnknownTarget { given: String, known: String },
 
-    #[error("unknown FreeBSD release `{given}`; known releases: {known}")]
+    #[error("unknown FreeBSD release `{given}`; known releases: {known}\n  fix: pass --release (or BSDX_RELEASE) as one of them")]
     UnknownRelease { given: String, known: String },
 
     #[error("{tool} not found: {why}\n  fix: {fix}")]
@@ -23,7 +23,7 @@ pub enum Error {
     #[error("`{name}` is not a valid project name: {why}\n  allowed: an ASCII letter first, then letters, digits, `-` or `_` (at most 64 characters), not a Rust keyword or a reserved crate name; no `/`, `\\` or `..`")]
     BadProjectName { name: String, why: &'static str },
 
-    #[error("unknown template `{given}`; available templates: {known}")]
+    #[error("unknown template `{given}`; available templates: {known}\n  fix: pass --template as one of them")]
     UnknownTemplate { given: String, known: String },
 
     #[error("{path} already exists and is not empty; bsdx never writes into a non-empty directory\n  fix: choose another destination (--path / --out), or remove it yourself")]

@@ -1,7 +1,7 @@
 //! bsdx: cross-compile Rust services for FreeBSD from Linux.
 //!
 //! The binary (`src/main.rs`) only parses the command line and calls
-//! [`commands::run`]; everything else is a module per concept, exposed as a
+//! [`commands::execute`]; everything else is a module per concept, exposed as a
 //! library so the fuzz target and tests can drive the parsers directly.
 
 pub mod abi_import;
@@ -27,5 +27,6 @@ pub mod rcd;
 pub mod repro;
 pub mod stubs;
 pub mod sysroot;
+pub mod test_summary;
 pub mod toolchain;
 pub mod vm;

@@ -4,7 +4,7 @@ use clap::Parser;
 
 fn main() {
     let cli = bsdx::cli::Cli::parse();
-    match bsdx::commands::run(cli) {
+    match bsdx::commands::execute(cli) {
         Ok(code) => std::process::exit(code),
         Err(e) => {
             eprintln!("error: {e:#}");

@@ -168,7 +168,7 @@ fn build_one(zig: &Zig, target: &Target, lib: &Library, work: &Path, out_dir: &P
         .with_context(|| format!("cannot run {}", zig.display()))?;
     if !out.status.success() {
         bail!(
-            "zig cc failed on the stub for {}:\n{}",
+            "zig cc failed on the stub for {}:\n{}\n  fix: `bsdx doctor` checks the Zig installation (bsdx wants Zig 0.15.2)",
             lib.soname,
             String::from_utf8_lossy(&out.stderr)
         );
@@ -185,12 +185,12 @@ pub fn select(release: &Release, names: &[String]) -> Result<Vec<Library>> {
         let name = crate::model::abi::link_name(raw).to_string();
         if catalog().zig_provides(&name) {
             bail!(
-                "lib{name} is provided by Zig itself; bsdx does not stub it (Zig-provided: {})",
+                "lib{name} is provided by Zig itself; bsdx does not stub it (Zig-provided: {})\n  fix: drop --lib {raw}: Zig links its own lib{name}",
                 catalog().zig_provides.join(", ")
             );
         }
         let lib = release.library(&name).with_context(|| {
-            format!("FreeBSD {} has no library named lib{name} in bsdx's data; run `bsdx stubs --list` to see the available ones", release.release)
+            format!("FreeBSD {0} has no library named lib{name} in bsdx's data\n  fix: `bsdx stubs --list --release {0}` lists the available ones", release.release)
         })?;
         if seen.insert(name) {
             libs.push(lib);

@@ -109,13 +109,27 @@ fn import_from_a_sysroot_reads_the_real_libraries() {
         .unwrap()
         .iter()
         .any(|s| s["name"] == "devstat_errbuf" && s["type"] == "object" && s["size"] == 2048));
-    // And `check --sysroot` uses those libraries as the release's data.
+    // --out is a directory: the file gets the shipped data's name.
+    let dir = tmp.path().join("abi");
+    bsdx()
+        .args(["abi", "import", "--release", "14.4", "--sysroot"])
+        .arg_path(&base)
+        .args(["--out"])
+        .arg_path(&dir)
+        .run()
+        .success();
+    assert_eq!(
+        std::fs::read(dir.join("14.4-amd64.json")).unwrap(),
+        std::fs::read(&out).unwrap()
+    );
+    // An unknown release is a usage error naming the known ones, as on
+    // every command.
     bsdx()
         .args(["abi", "import", "--release", "16.0", "--sysroot"])
         .arg_path(&base)
         .args(["--out"])
         .arg_path(&tmp.path().join("x.json"))
         .run()
-        .failure(1)
-        .stderr_has("known releases");
+        .failure(2)
+        .stderr_has("possible values: 13.5, 14.2");
 }

@@ -11,12 +11,16 @@ pub fn cc(dir: &Path, name: &str, source: &str, flags: &[&str]) -> PathBuf {
     let src = dir.join(format!("{name}.c"));
     std::fs::write(&src, source).unwrap();
     let out = dir.join(name);
+    // Relative names, run in `dir`: the file symbol in .symtab is then
+    // `NAME.c`, so the output's bytes do not depend on where the tests run
+    // (the views of it are snapshotted).
     let o = zig()
+        .current_dir(dir)
         .args(["cc", "-target", "x86_64-freebsd", "-O1"])
         .args(flags)
         .arg("-o")
-        .arg(&out)
-        .arg(&src)
+        .arg(name)
+        .arg(format!("{name}.c"))
         .output()
         .unwrap();
     assert!(

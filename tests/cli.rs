@@ -161,3 +161,110 @@ fn json_outputs_follow_their_schemas() {
     conforms(&check, &schema("check"));
     conforms(&check["files"][0], &schema("check")["$defs"]["FileReport"]);
 }
+
+/// A project given as PATH that is not there is refused with the fix.
+#[test]
+fn a_missing_project_path_is_refused_with_the_fix() {
+    let tmp = tempfile::tempdir().unwrap();
+    for cmd in ["build", "test"] {
+        bsdx()
+            .args([cmd, "--stubs"])
+            .arg_path(&tmp.path().join("nope"))
+            .run()
+            .failure(1)
+            .stderr_has("nope does not exist")
+            .stderr_has("fix: give a Cargo project's directory as PATH");
+    }
+}
+
+/// The VM's size and time limits are refused out of range, never clamped
+/// behind the user's back.
+#[test]
+fn vm_limits_out_of_range_are_refused() {
+    for (flag, value, named) in [
+        ("--memory", "64", "128.."),
+        ("--cpus", "0", "1..=64"),
+        ("--cpus", "65", "1..=64"),
+        ("--timeout", "0", "1.."),
+    ] {
+        for cmd in ["run", "test"] {
+            let mut b = bsdx().args([cmd, flag, value]);
+            if cmd == "run" {
+                b = b.args(["prog"]);
+            }
+            b.run()
+                .failure(2)
+                .stderr_has(&format!("invalid value '{value}' for '{flag}"))
+                .stderr_has(named);
+        }
+    }
+}
+
+/// One grammar: every --target has the --arch alias and BSDX_TARGET; every
+/// --release refuses a value that is no release with a usage error naming
+/// the known ones; every --out is a directory.
+#[test]
+fn one_grammar_for_every_command() {
+    use clap::Parser;
+    let mut releases = Vec::new();
+    let mut targets = Vec::new();
+    for path in subcommands() {
+        let mut cmd = <bsdx::cli::Cli as clap::CommandFactory>::command();
+        for name in &path {
+            cmd = cmd.find_subcommand(name).unwrap().clone();
+        }
+        for a in cmd.get_arguments() {
+            match a.get_id().as_str() {
+                "target" => {
+                    assert!(
+                        a.get_all_aliases().unwrap_or_default().contains(&"arch"),
+                        "{path:?}: --arch"
+                    );
+                    assert_eq!(
+                        a.get_env(),
+                        Some(std::ffi::OsStr::new("BSDX_TARGET")),
+                        "{path:?}"
+                    );
+                    targets.push(path.join(" "));
+                }
+                "out" => assert_eq!(
+                    a.get_value_names().map(|v| v[0].as_str()),
+                    Some("DIR"),
+                    "{path:?}: --out is a directory"
+                ),
+                "release" => {
+                    let args = ["bsdx"]
+                        .into_iter()
+                        .chain(path.iter().map(String::as_str))
+                        .chain(["--release", "nope"]);
+                    let err = bsdx::cli::Cli::try_parse_from(args).unwrap_err();
+                    use clap::error::ErrorKind;
+                    assert!(
+                        matches!(
+                            err.kind(),
+                            ErrorKind::InvalidValue | ErrorKind::ValueValidation
+                        ),
+                        "{path:?}: {err}"
+                    );
+                    assert_eq!(err.exit_code(), 2, "{path:?}: a usage error");
+                    assert!(
+                        err.to_string().contains("13.5, 14.2, 14.3, 14.4"),
+                        "{path:?}: {err}"
+                    );
+                    releases.push(path.join(" "));
+                }
+                _ => {}
+            }
+        }
+    }
+    for c in [
+        "run",
+        "abi import",
+        "sysroot fetch",
+        "sysroot extract",
+        "check",
+    ] {
+        assert!(releases.iter().any(|r| r == c), "{c}: {releases:?}");
+        assert!(targets.iter().any(|r| r == c), "{c}: {targets:?}");
+    }
+}

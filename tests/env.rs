@@ -114,9 +114,27 @@ fn env_over_stubs_names_the_four_filtered_libraries_as_files() {
             .find(|v| v["name"] == name)
             .map(|v| v["value"].clone())
     };
+    // The flags link the libraries and the ABI tag note, and (prebuilt std
+    // only) remap paths after them.
+    let mut libraries = vec![
+        "-L".to_string(),
+        format!("native={}", env["lib_dir"].as_str().unwrap()),
+    ];
+    for a in args
+        .iter()
+        .map(|a| a.display().to_string())
+        .chain([env["abi_tag"].as_str().unwrap().to_string()])
+    {
+        libraries.extend(["-C".to_string(), format!("link-arg={a}")]);
+    }
+    let tokens: Vec<&str> = flags.split(' ').collect();
+    assert_eq!(tokens[..libraries.len()], libraries, "{flags}");
     if build_std {
-        assert!(!flags.contains("--remap-path-prefix"), "{flags}");
-        assert!(!flags.contains(&format!("{project}=")), "{flags}");
+        assert_eq!(
+            tokens.len(),
+            libraries.len(),
+            "no path remaps (or other paths) in RUSTFLAGS, part of std's fingerprint: {flags}"
+        );
         assert_eq!(trim("CARGO_UNSTABLE_TRIM_PATHS"), Some("true".into()));
         assert_eq!(trim("CARGO_PROFILE_RELEASE_TRIM_PATHS"), Some("all".into()));
     } else {
@@ -410,11 +428,13 @@ fn the_test_helper_scrubs_a_hostile_shell() {
     assert_eq!(env["target"], "x86_64-unknown-freebsd");
     assert_eq!(env["release"], "14.4");
     assert_eq!(env["libs"], "stubs");
-    let text = env.to_string();
-    assert!(
-        !text.contains("hostile") && !text.contains("HOSTILE"),
-        "{env:#}"
-    );
+    // Exactly what a clean shell gets: nothing of the hostile one leaks in.
+    let clean = bsdx()
+        .args(["env", "--stubs", "--format", "json"])
+        .run()
+        .success()
+        .json();
+    assert_eq!(env, clean);
     let names: Vec<&str> = env["vars"]
         .as_array()
         .unwrap()
@@ -477,4 +497,192 @@ fn the_test_helper_scrubs_a_hostile_shell() {
         .run()
         .failure(1)
         .stderr_has("/hostile/rustc");
+}
+
+/// Every failing doctor check names its fix, the libraries check included;
+/// a `fix:` line of the underlying error becomes the check's fix.
+#[test]
+fn doctors_failing_library_check_names_its_fix() {
+    let tmp = tempfile::tempdir().unwrap();
+    let report = bsdx()
+        .args(["doctor", "--json", "--sysroot"])
+        .arg_path(tmp.path())
+        .run()
+        .failure(1)
+        .json();
+    let libs = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "libraries")
+        .cloned()
+        .unwrap();
+    assert_eq!(libs["ok"], false, "{libs}");
+    let detail = libs["detail"].as_str().unwrap();
+    assert!(
+        detail.starts_with("--sysroot ") && detail.ends_with("has neither lib/ nor usr/lib/; it must be a directory extracted from a FreeBSD base.txz"),
+        "{libs}"
+    );
+    assert!(
+        libs["fix"]
+            .as_str()
+            .unwrap()
+            .starts_with("bsdx sysroot fetch --release R"),
+        "{libs}"
+    );
+    for c in report["checks"].as_array().unwrap() {
+        if c["ok"] == false {
+            assert!(c["fix"].is_string(), "a failing check without a fix: {c}");
+        }
+    }
+}
+
+/// `export NAME='VALUE'` of `bsdx env`'s sh view, split.
+fn export_line(line: &str) -> Option<(&str, &str)> {
+    let (name, value) = line.strip_prefix("export ")?.split_once('=')?;
+    Some((name, value.trim_matches('\'')))
+}
+
+/// `bsdx env`'s sh view with what belongs to this machine named instead of
+/// spelt out: the project, stub and ABI-tag directories; the toolchain's own
+/// path maps; and the variables only some toolchains get (RUSTC/CARGO when
+/// the rustc on PATH lacks the target, the -Zbuild-std ones when std is
+/// built from source, --remap-path-prefix when it is prebuilt), which
+/// `env_over_stubs_names_the_four_filtered_libraries_as_files` checks.
+fn normalised_sh(sh: &str, json: &serde_json::Value) -> String {
+    let s = |v: &serde_json::Value| v.as_str().unwrap().to_string();
+    let abi_tag = PathBuf::from(s(&json["abi_tag"]));
+    let names = [
+        (s(&json["paths"]["target_dir"]), "[PROJECT]/target"),
+        (s(&json["paths"]["project"]), "[PROJECT]"),
+        (s(&json["lib_dir"]), "[LIB_DIR]"),
+        (abi_tag.parent().unwrap().display().to_string(), "[ABI_TAG]"),
+        (", std built from source".into(), ", [STD]"),
+        (", prebuilt std".into(), ", [STD]"),
+        ("no path remaps here: cargo's trim-paths remaps build-machine paths (CARGO_PROFILE_RELEASE_TRIM_PATHS)".into(), "[PATH REMAPS]"),
+        ("remap build-machine paths for reproducible output".into(), "[PATH REMAPS]"),
+    ];
+    const TOOLCHAIN: [&str; 6] = [
+        "RUSTC",
+        "CARGO",
+        "RUSTC_BOOTSTRAP",
+        "CARGO_UNSTABLE_BUILD_STD",
+        "CARGO_UNSTABLE_TRIM_PATHS",
+        "CARGO_PROFILE_RELEASE_TRIM_PATHS",
+    ];
+    let mut out: Vec<String> = Vec::new();
+    for line in sh.lines() {
+        let mut line = line.to_string();
+        for (from, to) in &names {
+            line = line.replace(from.as_str(), to);
+        }
+        if let Some((name, value)) = export_line(&line) {
+            if TOOLCHAIN.contains(&name) {
+                out.pop(); // its comment
+                continue;
+            }
+            let kept: Vec<&str> = value
+                .split(' ')
+                .filter(|t| {
+                    !t.starts_with("--remap-path-prefix=")
+                        && t.strip_prefix("-ffile-prefix-map=")
+                            .is_none_or(|m| m.starts_with("[PROJECT]"))
+                })
+                .collect();
+            line = format!("export {name}='{}'", kept.join(" "));
+        }
+        out.push(line);
+    }
+    out.join("\n") + "\n"
+}
+
+/// The whole sh view of `bsdx env` (stubs, and a sysroot), not just lines
+/// of it. Machine-specific parts are named by [`normalised_sh`].
+#[test]
+fn env_sh_view_is_snapshotted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let base = fake_base(tmp.path(), &[]);
+    for (name, libs) in [
+        ("env-sh-stubs", vec!["--stubs".to_string()]),
+        (
+            "env-sh-sysroot",
+            vec!["--sysroot".to_string(), base.display().to_string()],
+        ),
+    ] {
+        let run = |json: bool| {
+            bsdx()
+                .dir(tmp.path())
+                .args(["env", "--release", "13.5"])
+                .args(&libs)
+                .args(if json { &["--json"][..] } else { &[][..] })
+                .run()
+                .success()
+        };
+        let sh = run(false).stdout();
+        let json = run(true).json();
+        let mut view = normalised_sh(&sh, &json);
+        // A sysroot's own path, and the link directory made from it.
+        view = view.replace(&base.display().to_string(), "[SYSROOT]");
+        // The existing checks, on the real text.
+        assert!(
+            sh.contains("export CARGO_TARGET_X86_64_UNKNOWN_FREEBSD_RUSTFLAGS='-L native="),
+            "{sh}"
+        );
+        insta::assert_snapshot!(name, view);
+    }
+    // The project given as PATH from elsewhere: the same environment.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let json = |dir: &Path, path: Option<&Path>| {
+        let mut b = bsdx()
+            .dir(dir)
+            .args(["env", "--json", "--stubs", "--release", "13.5"]);
+        if let Some(p) = path {
+            b = b.arg_path(p);
+        }
+        b.run().success().json()
+    };
+    assert_eq!(
+        json(elsewhere.path(), Some(tmp.path())),
+        json(tmp.path(), None)
+    );
+}
+
+/// The whole human view of a failing `bsdx doctor`: no tools on PATH, and
+/// a --sysroot that is no sysroot. The rust check depends on where this
+/// machine's Rust lives, so it is named, not shown.
+#[test]
+fn doctor_view_is_snapshotted() {
+    let empty = tempfile::tempdir().unwrap();
+    let text = bsdx()
+        .env("PATH", empty.path())
+        .env_remove("RUSTC")
+        .env_remove("BSDX_ZIG")
+        .args(["doctor", "--release", "14.4", "--sysroot"])
+        .arg_path(empty.path())
+        .run()
+        .failure(1)
+        .stdout();
+    // The checks the existing test names, on the real text.
+    for needle in [
+        "[missing] zig",
+        "pip install ziglang==0.15.2",
+        "[missing] cargo-zigbuild",
+        "pip install cargo-zigbuild==0.24.1",
+    ] {
+        assert!(text.contains(needle), "{needle}: {text}");
+    }
+    let mut view = Vec::new();
+    let mut in_rust = false;
+    for line in text.lines() {
+        if line.starts_with("  [") {
+            in_rust = line.contains("] rust ");
+            if in_rust {
+                view.push("  [RUST CHECK: this machine's toolchain]".to_string());
+            }
+        }
+        if !in_rust {
+            view.push(line.replace(&empty.path().display().to_string(), "[EMPTY]"));
+        }
+    }
+    insta::assert_snapshot!("doctor-failing", view.join("\n") + "\n");
 }

@@ -348,3 +348,43 @@ fn readme_table_lists_every_lint_code() {
     all.sort();
     assert_eq!(listed, all, "README's lint table vs bsdx::rcd::Code::ALL");
 }
+
+/// `bsdx rcd lint` is a subcommand, but never hides a project directory
+/// named `lint`: without FILE it means that project, as `bsdx rcd ./lint`.
+#[test]
+fn rcd_lint_does_not_shadow_a_project_named_lint() {
+    let tmp = tempfile::tempdir().unwrap();
+    crate::package::project(
+        &tmp.path().join("lint"),
+        "[package]\nname = \"web\"\nversion = \"1.0.0\"\n\n[package.metadata.bsdx.service]\n",
+    );
+    let explicit = bsdx()
+        .args(["rcd", "./lint"])
+        .dir(tmp.path())
+        .run()
+        .success()
+        .stdout();
+    assert!(explicit.contains("# PROVIDE: web"), "{explicit}");
+    let short = bsdx()
+        .args(["rcd", "lint"])
+        .dir(tmp.path())
+        .run()
+        .success()
+        .stdout();
+    assert_eq!(short, explicit);
+    let json = bsdx()
+        .args(["rcd", "lint", "--json"])
+        .dir(tmp.path())
+        .run()
+        .success()
+        .json();
+    assert_eq!(json["script"], explicit.as_str());
+    // Where there is no such project, FILE is required (a usage error).
+    let elsewhere = tempfile::tempdir().unwrap();
+    bsdx()
+        .args(["rcd", "lint"])
+        .dir(elsewhere.path())
+        .run()
+        .failure(2)
+        .stderr_has("fix: bsdx rcd lint FILE");
+}

@@ -1396,7 +1396,7 @@ fn bsdx_test_gives_cargo_the_runner_and_passes_its_status_on() {
     let bin = tempfile::tempdir().unwrap();
     let record = bin.path().join("called");
     let fake = format!(
-        "#!/bin/sh\n# FAKE cargo-zigbuild for bsdx's tests\n[ \"$1\" = --version ] && {{ echo 'cargo-zigbuild 0.24.1'; exit 0; }}\nprintf '%s\\n' \"$*\" \"$CARGO_TARGET_X86_64_UNKNOWN_FREEBSD_RUNNER\" \"$BSDX_RUN_TIMEOUT\" > {record}\n$CARGO_TARGET_X86_64_UNKNOWN_FREEBSD_RUNNER {prog} --quiet || exit 101\n",
+        "#!/bin/sh\n# FAKE cargo-zigbuild for bsdx's tests\n[ \"$1\" = --version ] && {{ echo 'cargo-zigbuild 0.24.1'; exit 0; }}\nprintf '%s\\n' \"$*\" \"$CARGO_TARGET_X86_64_UNKNOWN_FREEBSD_RUNNER\" \"$BSDX_RUN_TIMEOUT\" \"$PWD\" > {record}\necho '     Running unittests src/lib.rs (target/x86_64-unknown-freebsd/debug/deps/demo-1a2b)' >&2\n$CARGO_TARGET_X86_64_UNKNOWN_FREEBSD_RUNNER {prog} --quiet || exit 101\n",
         record = record.display(),
         prog = elves().program.display()
     );
@@ -1448,6 +1448,46 @@ fn bsdx_test_gives_cargo_the_runner_and_passes_its_status_on() {
         r.stdout().contains("test result: ok. 2 passed"),
         "{}",
         r.stdout()
+    );
+    // --json: the same run, summarised on stdout; the output on stderr. The
+    // project given as PATH from elsewhere: cargo runs there.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let r = bsdx()
+        .dir(elsewhere.path())
+        .env("PATH", &path)
+        .env("BSDX_CACHE_DIR", shared_dir("run-cache"))
+        .env("FAKE_QEMU_LOG", &log)
+        .args([
+            "test",
+            "--json",
+            "--stubs",
+            "--accel",
+            "tcg",
+            "--kernel-txz",
+        ])
+        .arg_path(kernel)
+        .args(["--base-txz"])
+        .arg_path(base)
+        .arg_path(pkg.path())
+        .run()
+        .success();
+    let called = std::fs::read_to_string(&record).unwrap();
+    assert_eq!(
+        called.lines().nth(3).map(std::path::PathBuf::from),
+        Some(std::fs::canonicalize(pkg.path()).unwrap()),
+        "{called}"
+    );
+    let j = r.json();
+    assert_eq!(j["exit_code"], 0, "{j:#}");
+    assert_eq!(j["release"], "14.4");
+    assert_eq!(j["runs"][0]["name"], "unittests src/lib.rs", "{j:#}");
+    assert_eq!(j["runs"][0]["result"]["ok"], true, "{j:#}");
+    assert_eq!(j["runs"][0]["result"]["passed"], 2, "{j:#}");
+    assert_eq!(j["passed"], 2);
+    assert!(
+        r.stderr().contains("test result: ok. 2 passed"),
+        "{}",
+        r.stderr()
     );
     // A failing test binary: cargo's status comes back.
     std::fs::write(

@@ -73,33 +73,88 @@ fn extracted(root: &Path, from: &Path, release: &str) -> PathBuf {
     out
 }
 
+/// The (sub)commands with a `--sysroot` option, as `bsdx abi import`.
+fn commands_taking_sysroot() -> Vec<String> {
+    fn walk(cmd: &clap::Command, path: &str, out: &mut Vec<String>) {
+        if cmd.get_arguments().any(|a| a.get_id() == "sysroot") {
+            out.push(path.to_string());
+        }
+        for sub in cmd.get_subcommands() {
+            let p = if path.is_empty() {
+                sub.get_name().to_string()
+            } else {
+                format!("{path} {}", sub.get_name())
+            };
+            walk(sub, &p, out);
+        }
+    }
+    let mut out = Vec::new();
+    walk(
+        &<bsdx::cli::Cli as clap::CommandFactory>::command(),
+        "",
+        &mut out,
+    );
+    out.sort();
+    out
+}
+
 #[test]
 fn a_13_5_sysroot_is_known_and_refused_as_14_4() {
     let tmp = tempfile::tempdir().unwrap();
     let sysroot = sysroot_13_5(tmp.path());
     let sg = cc(tmp.path(), "sg", "#define _GNU_SOURCE\n#include <stdlib.h>\n#include <stdio.h>\nint main(void) { puts(secure_getenv(\"HOME\") ? \"y\" : \"n\"); return 0; }\n", &[]);
 
-    // Refused before anything runs, with both releases and the fix.
-    for cmd in [&["env"][..], &["build"], &["check", sg.to_str().unwrap()]] {
-        bsdx()
-            .args(cmd.iter().copied())
-            .args(["--release", "14.4", "--sysroot"])
-            .arg_path(&sysroot)
-            .dir(tmp.path())
-            .run()
-            .failure(1)
-            .stderr_has("is FreeBSD 13.5")
-            .stderr_has("not FreeBSD 14.4")
-            .stderr_has("--release 13.5")
-            .stderr_has("bsdx sysroot fetch --release 14.4");
+    // Refused before anything runs, with both releases and the fix, by
+    // every command that takes --sysroot (`doctor` reports it as a failed
+    // check instead, below; `abi import --sysroot` labels a sysroot, so
+    // there is no other release to compare with). `tmp` holds no Cargo
+    // project: a command that went past the guard would fail otherwise
+    // (cargo's 101, `package`'s missing Cargo.toml), never with this.
+    let sg_arg = sg.to_str().unwrap();
+    let refusing: [&[&str]; 6] = [
+        &["env"],
+        &["build"],
+        &["repro"],
+        &["check", sg_arg],
+        &["package"],
+        &["test"],
+    ];
+    let takes_sysroot = commands_taking_sysroot();
+    let mut covered: Vec<String> = refusing.iter().map(|c| c[0].to_string()).collect();
+    covered.extend(["doctor".into(), "abi import".into()]);
+    covered.sort();
+    assert_eq!(
+        takes_sysroot, covered,
+        "every command with --sysroot is tested here"
+    );
+    for cmd in refusing {
+        for through_env in [false, true] {
+            let mut b = bsdx()
+                .args(cmd.iter().copied())
+                .args(["--release", "14.4"])
+                .dir(tmp.path());
+            b = if through_env {
+                b.env("BSDX_SYSROOT", &sysroot)
+            } else {
+                b.args(["--sysroot"]).arg_path(&sysroot)
+            };
+            b.run()
+                .failure(1)
+                .stderr_has("is FreeBSD 13.5")
+                .stderr_has("not FreeBSD 14.4")
+                .stderr_has("--release 13.5")
+                .stderr_has("bsdx sysroot fetch --release 14.4");
+        }
     }
-    // The same through $BSDX_SYSROOT; an explicit --stubs beats it.
-    bsdx()
-        .args(["env", "--release", "14.4"])
-        .env("BSDX_SYSROOT", &sysroot)
-        .run()
-        .failure(1)
-        .stderr_has("not FreeBSD 14.4");
+    assert!(
+        std::fs::read_dir(tmp.path()).unwrap().all(|e| !e
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .ends_with(".pkg")),
+        "no package written"
+    );
+    // An explicit --stubs beats $BSDX_SYSROOT.
     bsdx()
         .args(["env", "--release", "14.4", "--stubs"])
         .env("BSDX_SYSROOT", &sysroot)

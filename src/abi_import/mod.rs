@@ -21,7 +21,7 @@ pub fn from_zig_abilists(
     let libs = z::to_libraries(&lists, zig_target);
     if libs.is_empty() {
         anyhow::bail!(
-            "Zig's abilists have no target {zig_target}; they have: {}",
+            "Zig's abilists have no target {zig_target}; they have: {}\n  fix: pass a --target whose Zig name is among them (amd64, arm64)",
             lists.targets.join(", ")
         );
     }

@@ -22,6 +22,9 @@ use std::fmt;
 use anyhow::{bail, ensure, Context, Result};
 use serde::Serialize;
 
+/// What to do about a file this parser cannot read.
+const FIX: &str = "\n  fix: pass Zig 0.15.2's own lib/libc/freebsd/abilists (beside the zig that `python3 -m ziglang` runs); this file is damaged or of another Zig version";
+
 /// Zig's library names with FreeBSD's sonames: `libs` (name, sover) in freebsd.zig gives
 /// `lib{name}.so.{sover}`; "ld" is named after the dynamic linker, `/libexec/ld-elf.so.1`.
 const SONAMES: &[(&str, &str)] = &[
@@ -143,7 +146,7 @@ struct Reader<'a> {
 impl Reader<'_> {
     fn byte(&mut self) -> Result<u8> {
         let Some(&b) = self.buf.get(self.pos) else {
-            bail!("unexpected end of file at byte {}", self.pos)
+            bail!("unexpected end of file at byte {}{FIX}", self.pos)
         };
         self.pos += 1;
         Ok(b)
@@ -152,7 +155,7 @@ impl Reader<'_> {
     fn cstr(&mut self) -> Result<String> {
         let rest = &self.buf[self.pos..];
         let Some(len) = rest.iter().position(|&b| b == 0) else {
-            bail!("unterminated string at byte {}", self.pos)
+            bail!("unterminated string at byte {}{FIX}", self.pos)
         };
         let s = std::str::from_utf8(&rest[..len]).context("string is not UTF-8")?;
         self.pos += len + 1;
@@ -166,9 +169,12 @@ impl Reader<'_> {
             let b = self.byte()?;
             let low = u64::from(b & 0x7f);
             let fits = shift < bits && (low << shift) >> shift == low;
-            ensure!(fits, "LEB128 overflows u{bits} at byte {}", self.pos);
+            ensure!(fits, "LEB128 overflows u{bits} at byte {}{FIX}", self.pos);
             value |= low << shift;
-            ensure!(bits == 64 || value >> bits == 0, "LEB128 overflows u{bits}");
+            ensure!(
+                bits == 64 || value >> bits == 0,
+                "LEB128 overflows u{bits}{FIX}"
+            );
             if b & 0x80 == 0 {
                 return Ok(value);
             }
@@ -187,7 +193,7 @@ pub fn parse(bytes: &[u8]) -> Result<AbiLists> {
     let mut r = Reader { buf: bytes, pos: 0 };
     let libs = r.list(Reader::cstr)?;
     if let Some(bad) = libs.iter().find(|l| soname(l).is_none()) {
-        bail!("unknown library name {bad:?}");
+        bail!("unknown library name {bad:?}{FIX}");
     }
     let versions = r.list(|r| {
         let (major, minor, patch) = (r.byte()?, r.byte()?, r.byte()?);
@@ -198,7 +204,7 @@ pub fn parse(bytes: &[u8]) -> Result<AbiLists> {
         })
     })?;
     let targets = r.list(Reader::cstr)?;
-    ensure!(targets.len() <= 64, "more than 64 targets");
+    ensure!(targets.len() <= 64, "more than 64 targets{FIX}");
     let counts = (libs.len(), versions.len(), targets.len());
     let mut section = |kind| {
         parse_section(&mut r, kind, counts).with_context(|| format!("abilists {kind:?} section"))
@@ -207,7 +213,10 @@ pub fn parse(bytes: &[u8]) -> Result<AbiLists> {
     let objects = section(SymKind::Object)?;
     let tls = section(SymKind::Tls)?;
     let extra = bytes.len() - r.pos;
-    ensure!(extra == 0, "{extra} trailing bytes after the TLS section");
+    ensure!(
+        extra == 0,
+        "{extra} trailing bytes after the TLS section{FIX}"
+    );
     Ok(AbiLists {
         libs,
         versions,
@@ -239,19 +248,25 @@ fn parse_section(
         let name = &sym.name;
         let targets = r.uleb128(64)?;
         let known = n_targets == 64 || targets >> n_targets == 0;
-        ensure!(known, "{name}: bad targets");
+        ensure!(known, "{name}: bad targets{FIX}");
         let size = match kind {
             SymKind::Func => None,
             SymKind::Object | SymKind::Tls => Some(r.uleb128(16)? as u16),
         };
         let flags = r.byte()?;
         let lib = flags & 0x1f;
-        ensure!(usize::from(lib) < n_libs, "{name}: bad library index {lib}");
+        ensure!(
+            usize::from(lib) < n_libs,
+            "{name}: bad library index {lib}{FIX}"
+        );
         let mut versions = Vec::new();
         loop {
             let b = r.byte()?;
             let v = b & 0x7f;
-            ensure!(usize::from(v) < n_versions, "{name}: bad version index {v}");
+            ensure!(
+                usize::from(v) < n_versions,
+                "{name}: bad version index {v}{FIX}"
+            );
             versions.push(v);
             if b & 0x80 != 0 {
                 break;
@@ -274,7 +289,7 @@ fn parse_section(
         }
     }
     if let Some(sym) = open {
-        bail!("{}: section ends before its last inclusion", sym.name);
+        bail!("{}: section ends before its last inclusion{FIX}", sym.name);
     }
     Ok(syms)
 }

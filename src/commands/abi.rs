@@ -3,7 +3,7 @@ use anyhow::{Context, Result};
 use super::*;
 use crate::cli::AbiImportArgs;
 
-pub fn run(a: AbiImportArgs) -> Result<i32> {
+pub fn execute(a: AbiImportArgs) -> Result<i32> {
     let AbiImportArgs {
         dump,
         zig_abilists,
@@ -13,6 +13,7 @@ pub fn run(a: AbiImportArgs) -> Result<i32> {
         out,
         force,
     } = a;
+    let from_zig = zig_abilists.is_some();
     let set = match (&dump, &sysroot) {
         _ if zig_abilists.is_some() => {
             let file = zig_abilists.expect("checked");
@@ -31,8 +32,7 @@ pub fn run(a: AbiImportArgs) -> Result<i32> {
         }
         (_, Some(dir)) => {
             let release = release.expect("clap requires --release with --sysroot");
-            catalog().get(&release)?;
-            crate::sysroot::abi_set(dir, &release, target.machine)?
+            crate::sysroot::abi_set(dir, &release.release, target.machine)?
         }
         (Some(dump), None) => {
             let text = std::fs::read_to_string(dump)
@@ -42,8 +42,28 @@ pub fn run(a: AbiImportArgs) -> Result<i32> {
         }
         (None, None) => unreachable!("clap requires a dump or --sysroot"),
     };
+    // --out is a directory; the data file's name is the shipped one. A name
+    // ending in .json is the old spelling of the file itself.
+    let out = if out.extension().is_some_and(|e| e == "json") {
+        out
+    } else {
+        std::fs::create_dir_all(&out)
+            .with_context(|| format!("cannot create the directory {}", out.display()))?;
+        out.join(if from_zig {
+            format!(
+                "zig-{}-libc-{}.json",
+                set.release.trim_end_matches(".x"),
+                set.arch
+            )
+        } else {
+            format!("{}-{}.json", set.release, set.arch)
+        })
+    };
     if out.exists() && !force {
-        anyhow::bail!("{} exists; pass --force to replace it", out.display());
+        anyhow::bail!(
+            "{} exists; bsdx never overwrites it unasked\n  fix: pass --force to replace it, or --out another directory",
+            out.display()
+        );
     }
     let tmp = out.with_extension("json.tmp");
     std::fs::write(&tmp, set.write_pretty())

@@ -4,7 +4,7 @@ use super::*;
 use crate::abitag::{BrandReport, Branded};
 use crate::cli::BrandArgs;
 
-pub fn run(a: BrandArgs) -> Result<i32> {
+pub fn execute(a: BrandArgs) -> Result<i32> {
     let mut report = BrandReport { files: vec![] };
     for path in crate::check::expand(&a.files) {
         let branded = crate::abitag::brand(&path)?;

@@ -3,21 +3,15 @@ use anyhow::Result;
 use super::*;
 use crate::cli::BuildArgs;
 
-pub fn run(a: BuildArgs) -> Result<i32> {
+pub fn execute(a: BuildArgs) -> Result<i32> {
     let (target, release) = (a.target.target, a.target.release);
-    let libs = libs_for(&a.libs, release)?;
+    let (dir, libs) = enter_project(&a.path, a.libs.libs(release)?)?;
     let env = crate::env::compute(&target, release, &libs, &crate::env::Paths::current()?)?;
     eprintln!(
         "bsdx: building for {} (FreeBSD {}, {})",
         env.target, env.release, env.libs
     );
-    let built = crate::build::build_checked(
-        &env,
-        release,
-        &libs,
-        &a.cargo_args,
-        &std::env::current_dir()?,
-    )?;
+    let built = crate::build::build_checked(&env, release, &libs, &a.cargo_args, &dir)?;
     if a.json {
         print_json(&built)?;
     } else {

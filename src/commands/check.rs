@@ -3,8 +3,8 @@ use anyhow::Result;
 use super::*;
 use crate::cli::CheckArgs;
 
-pub fn run(a: CheckArgs) -> Result<i32> {
-    let sysroot = match libs_for(&a.libs, a.release)? {
+pub fn execute(a: CheckArgs) -> Result<i32> {
+    let sysroot = match a.libs.libs(a.release)? {
         crate::env::Libs::Sysroot(dir) => Some(dir),
         crate::env::Libs::Stubs => None,
     };

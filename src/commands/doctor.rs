@@ -3,8 +3,12 @@ use anyhow::Result;
 use super::*;
 use crate::cli::DoctorArgs;
 
-pub fn run(a: DoctorArgs) -> Result<i32> {
-    let report = crate::doctor::run(&a.target.target, a.target.release, a.libs.sysroot());
+pub fn execute(a: DoctorArgs) -> Result<i32> {
+    let report = crate::doctor::run(
+        &a.target.target,
+        a.target.release,
+        a.libs.sysroot_unchecked(),
+    );
     if a.json {
         print_json(&report)?;
     } else {

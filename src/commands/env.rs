@@ -3,11 +3,12 @@ use anyhow::Result;
 use super::*;
 use crate::cli::EnvArgs;
 
-pub fn run(a: EnvArgs) -> Result<i32> {
+pub fn execute(a: EnvArgs) -> Result<i32> {
+    let (_, libs) = enter_project(&a.path, a.libs.libs(a.target.release)?)?;
     let mut env = crate::env::compute(
         &a.target.target,
         a.target.release,
-        &libs_for(&a.libs, a.target.release)?,
+        &libs,
         &crate::env::Paths::current()?,
     )?;
     if a.runner {

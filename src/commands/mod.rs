@@ -9,19 +9,6 @@ use crate::cli::{AbiCommand, Cli, Command};
 use crate::exit;
 use crate::model::release::catalog;
 
-/// The libraries `--sysroot`/`--stubs`/`$BSDX_SYSROOT` choose, for
-/// `release`: a sysroot of another release is refused before anything runs.
-fn libs_for(
-    args: &crate::cli::LibsArgs,
-    release: &crate::model::release::Release,
-) -> Result<crate::env::Libs> {
-    let libs = args.libs();
-    if let crate::env::Libs::Sysroot(dir) = &libs {
-        crate::sysroot::ensure_is(dir, release)?;
-    }
-    Ok(libs)
-}
-
 fn print_json<T: serde::Serialize>(value: &T) -> Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
@@ -43,22 +30,48 @@ mod stubs;
 mod sysroot;
 mod test;
 
-pub fn run(cli: Cli) -> Result<i32> {
+pub fn execute(cli: Cli) -> Result<i32> {
     match cli.command {
-        Command::Env(a) => env::run(a),
-        Command::Build(a) => build::run(a),
-        Command::Repro(a) => repro::run(a),
-        Command::Stubs(a) => stubs::run(a),
-        Command::New(a) => new::run(a),
-        Command::Doctor(a) => doctor::run(a),
-        Command::Check(a) => check::run(a),
-        Command::Brand(a) => brand::run(a),
-        Command::Sysroot(cmd) => sysroot::run(cmd),
-        Command::Schema(a) => schema::run(a),
-        Command::Abi(AbiCommand::Import(a)) => abi::run(a),
-        Command::Package(a) => package::run(a),
-        Command::Rcd(a) => rcd::run(a),
-        Command::Run(a) => run::run(a),
-        Command::Test(a) => test::run(a),
+        Command::Env(a) => env::execute(a),
+        Command::Build(a) => build::execute(a),
+        Command::Repro(a) => repro::execute(a),
+        Command::Stubs(a) => stubs::execute(a),
+        Command::New(a) => new::execute(a),
+        Command::Doctor(a) => doctor::execute(a),
+        Command::Check(a) => check::execute(a),
+        Command::Brand(a) => brand::execute(a),
+        Command::Sysroot(cmd) => sysroot::execute(cmd),
+        Command::Schema(a) => schema::execute(a),
+        Command::Abi(AbiCommand::Import(a)) => abi::execute(a),
+        Command::Package(a) => package::execute(a),
+        Command::Rcd(a) => rcd::execute(a),
+        Command::Run(a) => run::execute(a),
+        Command::Test(a) => test::execute(a),
     }
+}
+
+/// Work in the Cargo project at `path` (the `[PATH]` of env, build and
+/// test: default `.`) from here on. A `--sysroot` given relative
+/// to where bsdx was started keeps naming the same directory.
+fn enter_project(
+    path: &std::path::Path,
+    libs: crate::env::Libs,
+) -> Result<(PathBuf, crate::env::Libs)> {
+    use anyhow::Context;
+    let cwd = std::env::current_dir()?;
+    let dir = std::fs::canonicalize(path).map_err(|e| {
+        anyhow::anyhow!(
+            "the project directory {} does not exist ({e})\n  fix: give a Cargo project's directory as PATH, or run bsdx inside it",
+            path.display()
+        )
+    })?;
+    if std::fs::canonicalize(&cwd).is_ok_and(|c| c == dir) {
+        return Ok((cwd, libs));
+    }
+    let libs = match libs {
+        crate::env::Libs::Sysroot(d) => crate::env::Libs::Sysroot(cwd.join(d)),
+        stubs => stubs,
+    };
+    std::env::set_current_dir(&dir).with_context(|| format!("cannot enter {}", dir.display()))?;
+    Ok((dir, libs))
 }

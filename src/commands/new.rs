@@ -3,7 +3,7 @@ use anyhow::Result;
 use super::*;
 use crate::cli::NewArgs;
 
-pub fn run(a: NewArgs) -> Result<i32> {
+pub fn execute(a: NewArgs) -> Result<i32> {
     let dest = a.path.clone().unwrap_or_else(|| PathBuf::from(&a.name));
     let created = crate::new::create(&a.name, &a.template, &dest)?;
     if a.json {

@@ -4,7 +4,7 @@ use super::*;
 use crate::cli::PackageArgs;
 use crate::package::Compression;
 
-pub fn run(a: PackageArgs) -> Result<i32> {
+pub fn execute(a: PackageArgs) -> Result<i32> {
     let (target, release) = (a.target.target, a.target.release);
     if let Some(file) = &a.inspect {
         let report = crate::package::inspect::inspect(file, release)?;
@@ -16,19 +16,30 @@ pub fn run(a: PackageArgs) -> Result<i32> {
         return Ok(report.exit_code());
     }
     let cwd = std::env::current_dir()?;
+    // Refused before anything runs; relative to here, as every other path.
+    let libs = match a.libs.libs(release)? {
+        crate::env::Libs::Sysroot(d) => crate::env::Libs::Sysroot(cwd.join(d)),
+        stubs => stubs,
+    };
     let out = cwd.join(&a.out);
-    let dir = std::fs::canonicalize(&a.path)
-        .with_context(|| format!("{} does not exist", a.path.display()))?;
+    let dir = std::fs::canonicalize(&a.path).map_err(|e| {
+        anyhow::anyhow!(
+            "{} does not exist ({e})\n  fix: give a Cargo project's directory as PATH, or run bsdx inside it",
+            a.path.display()
+        )
+    })?;
     let project = crate::project::load(&dir)?;
     let dest = crate::package::output_path(&project, &out);
     crate::output::refuse_existing(&dest, a.force)?;
-    let sysroot = a.libs.sysroot();
+    let sysroot = match &libs {
+        crate::env::Libs::Sysroot(d) => Some(d.clone()),
+        crate::env::Libs::Stubs => None,
+    };
     let binary = match &a.from_binary {
         Some(b) => cwd.join(b),
         None => {
             // Exactly `bsdx build`, in the project's directory.
             std::env::set_current_dir(&dir)?;
-            let libs = a.libs.libs();
             let env = crate::env::compute(&target, release, &libs, &crate::env::Paths::current()?)?;
             eprintln!(
                 "bsdx: building {} for {} (FreeBSD {}, {})",

@@ -3,7 +3,7 @@ use anyhow::Result;
 use super::*;
 use crate::cli::ReproArgs;
 
-pub fn run(a: ReproArgs) -> Result<i32> {
+pub fn execute(a: ReproArgs) -> Result<i32> {
     let (target, release) = (a.target.target, a.target.release);
     let tmp;
     let work = match &a.work_dir {
@@ -18,7 +18,7 @@ pub fn run(a: ReproArgs) -> Result<i32> {
         &work,
         &target,
         release,
-        &libs_for(&a.libs, release)?,
+        &a.libs.libs(release)?,
         &a.cargo_args,
     )?;
     if a.json {

@@ -32,7 +32,7 @@ pub(super) fn guest_env(vm: &VmArgs) -> Result<Vec<(String, String)>> {
             },
         };
         if k.is_empty() || k.contains(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
-            bail!("--env {e}: `{k}` is not an environment variable name (letters, digits, _)");
+            bail!("--env {e}: `{k}` is not an environment variable name\n  fix: --env NAME=VALUE, NAME made of letters, digits and _");
         }
         env.retain(|(n, _)| *n != k);
         env.push((k, v));
@@ -46,13 +46,13 @@ pub(super) fn options(vm: &VmArgs, release: String, target: Target) -> Result<Op
         release,
         binary: Default::default(),
         args: vec![],
-        timeout: Duration::from_secs(vm.timeout.max(1)),
+        timeout: Duration::from_secs(vm.timeout),
         mount: vm.mount.clone(),
         root: vm.root,
         guest_env: guest_env(vm)?,
         accel: vm.accel,
-        memory_mb: vm.memory.max(128),
-        cpus: vm.cpus.clamp(1, 64),
+        memory_mb: vm.memory,
+        cpus: vm.cpus,
         sources: Sources {
             kernel_txz: vm.kernel_txz.clone(),
             base_txz: vm.base_txz.clone(),
@@ -66,7 +66,7 @@ pub(super) fn options(vm: &VmArgs, release: String, target: Target) -> Result<Op
     })
 }
 
-pub fn run(a: RunArgs) -> Result<i32> {
+pub fn execute(a: RunArgs) -> Result<i32> {
     let explicit = a.target.is_some();
     let target = a.target.unwrap_or_else(|| {
         Target::parse(crate::model::target::DEFAULT).expect("the default parses")

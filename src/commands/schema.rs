@@ -17,6 +17,7 @@ pub fn schema_of(name: SchemaName) -> schemars::Schema {
         SchemaName::Doctor => schema_for!(crate::doctor::Report),
         SchemaName::Check => schema_for!(crate::check::Report),
         SchemaName::Brand => schema_for!(crate::abitag::BrandReport),
+        SchemaName::Test => schema_for!(crate::test_summary::Summary),
         SchemaName::SysrootFetch => schema_for!(crate::sysroot::Fetched),
         SchemaName::SysrootExtract => schema_for!(crate::sysroot::Extracted),
         SchemaName::Package => schema_for!(crate::package::Packaged),
@@ -27,7 +28,7 @@ pub fn schema_of(name: SchemaName) -> schemars::Schema {
     }
 }
 
-pub fn run(a: SchemaArgs) -> Result<i32> {
+pub fn execute(a: SchemaArgs) -> Result<i32> {
     use clap::ValueEnum;
     match a.command {
         Some(name) => print_json(&schema_of(name))?,

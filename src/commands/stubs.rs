@@ -3,7 +3,7 @@ use anyhow::{Context, Result};
 use super::*;
 use crate::cli::StubsArgs;
 
-pub fn run(a: StubsArgs) -> Result<i32> {
+pub fn execute(a: StubsArgs) -> Result<i32> {
     let (target, release) = (a.target.target, a.target.release);
     if a.list {
         let libs: Vec<_> = release

@@ -4,7 +4,7 @@ use super::*;
 use crate::cli::{ExtractArgs, FetchArgs, SysrootCommand};
 use crate::sysroot::{extract, fetch, Extracted, Fetched, Labels, Wanted};
 
-pub fn run(cmd: SysrootCommand) -> Result<i32> {
+pub fn execute(cmd: SysrootCommand) -> Result<i32> {
     match cmd {
         SysrootCommand::Fetch(a) => fetch_command(a),
         SysrootCommand::Extract(a) => extract_command(a),

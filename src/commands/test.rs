@@ -10,9 +10,11 @@ fn absolute(p: &Path) -> Result<String> {
     Ok(abs.display().to_string())
 }
 
-pub fn run(a: TestArgs) -> Result<i32> {
+pub fn execute(mut a: TestArgs) -> Result<i32> {
     let (target, release) = (a.target.target, a.target.release);
-    let libs = a.libs.libs();
+    let libs = a.libs.libs(release)?;
+    a.vm.make_paths_absolute()?;
+    let (_, libs) = enter_project(&a.path, libs)?;
     let env = crate::env::compute(&target, release, &libs, &crate::env::Paths::current()?)?;
     let zigbuild = crate::toolchain::cargo_zigbuild()?;
     // Each test binary runs with the package directory (cargo's working
@@ -78,10 +80,40 @@ pub fn run(a: TestArgs) -> Result<i32> {
         "bsdx: testing for {} on FreeBSD {} in QEMU: each test binary boots its own VM\n      {runner_var}={runner}",
         env.target, env.release
     );
+    if a.json {
+        return summarise(cmd, &env, &zigbuild.path);
+    }
     let status = cmd
         .unchecked()
         .run()
         .with_context(|| format!("cannot run {} test", zigbuild.path.display()))?
         .status;
     Ok(status.code().unwrap_or(exit::FAILURE))
+}
+
+/// `bsdx test --json`: cargo's and the tests' output go on to stderr as
+/// they come, and a summary of the runs to stdout at the end.
+fn summarise(cmd: duct::Expression, env: &crate::env::CrossEnv, zigbuild: &Path) -> Result<i32> {
+    use std::io::{BufRead, BufReader};
+    let reader = cmd
+        .stderr_to_stdout()
+        .unchecked()
+        .reader()
+        .with_context(|| format!("cannot run {} test", zigbuild.display()))?;
+    let mut summary = crate::test_summary::Summary::new(&env.target, &env.release);
+    let mut lines = BufReader::new(&reader);
+    let mut line = String::new();
+    while lines
+        .read_line(&mut line)
+        .context("reading cargo's output")?
+        != 0
+    {
+        eprint!("{line}");
+        summary.read_line(&line);
+        line.clear();
+    }
+    let output = reader.try_wait()?.context("cargo did not finish")?;
+    summary.exit_code = output.status.code().unwrap_or(exit::FAILURE);
+    print_json(&summary)?;
+    Ok(summary.exit_code)
 }

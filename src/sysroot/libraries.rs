@@ -97,7 +97,7 @@ pub fn abi_set(dir: &std::path::Path, release: &str, arch: &str) -> Result<AbiSe
     }
     if set.libraries.is_empty() {
         anyhow::bail!(
-            "{} holds no shared libraries in lib/ or usr/lib/: is it an extracted base.txz?",
+            "{} holds no shared libraries in lib/ or usr/lib/: is it an extracted base.txz?\n  fix: give a directory extracted from a FreeBSD base.txz (`bsdx sysroot fetch --release R` prints one; `bsdx sysroot extract BASE_TXZ --out DIR` makes one)",
             dir.display()
         );
     }

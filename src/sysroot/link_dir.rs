@@ -15,7 +15,7 @@
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde::Serialize;
 
 use crate::cache;
@@ -110,10 +110,15 @@ pub fn shared_libraries(sysroot: &Path) -> Vec<SharedLib> {
 /// the cache.
 pub fn link_dir(sysroot: &Path) -> Result<LinkDir> {
     let sysroot = std::fs::canonicalize(sysroot)
-        .with_context(|| format!("--sysroot {} does not exist", sysroot.display()))?;
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "--sysroot {} does not exist ({e})\n  fix: give the directory `bsdx sysroot fetch` printed (or one extracted from base.txz), or use --stubs",
+                sysroot.display()
+            )
+        })?;
     if !sysroot.join("lib").is_dir() && !sysroot.join("usr/lib").is_dir() {
         anyhow::bail!(
-            "--sysroot {} has neither lib/ nor usr/lib/; it must be a directory extracted from a FreeBSD base.txz (bsdx sysroot fetch --release R, bsdx sysroot extract BASE_TXZ --out DIR, or tar -xf base.txz -C DIR ./lib ./usr/lib)",
+            "--sysroot {} has neither lib/ nor usr/lib/; it must be a directory extracted from a FreeBSD base.txz\n  fix: bsdx sysroot fetch --release R (prints one), bsdx sysroot extract BASE_TXZ --out DIR, or tar -xf base.txz -C DIR ./lib ./usr/lib; or use --stubs",
             sysroot.display()
         );
     }
@@ -197,7 +202,10 @@ fn cached_link_dir(sysroot: &Path, found: &BTreeMap<String, (String, PathBuf)>) 
         sysroot.as_os_str().as_encoded_bytes(),
     )?;
     if cache::publish(staging, &dir).is_err() && !dir.join(".complete").is_file() {
-        anyhow::bail!("cannot create the link directory {}", dir.display());
+        anyhow::bail!(
+            "cannot create the link directory {}\n  fix: make $BSDX_CACHE_DIR (default ~/.cache/bsdx) a writable directory",
+            dir.display()
+        );
     }
     Ok(dir)
 }
