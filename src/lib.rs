@@ -20,6 +20,7 @@ pub mod model;
 pub mod new;
 pub mod package;
 pub mod rcd;
+pub mod repo;
 pub mod repro;
 pub mod run;
 pub mod stubs;
