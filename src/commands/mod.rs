@@ -36,6 +36,7 @@ mod env;
 mod new;
 mod package;
 mod rcd;
+mod repo;
 mod repro;
 mod run;
 mod schema;
@@ -60,5 +61,6 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Rcd(a) => rcd::run(a),
         Command::Run(a) => run::run(a),
         Command::Test(a) => test::run(a),
+        Command::Repo(a) => repo::run(a),
     }
 }
