@@ -231,6 +231,12 @@ fn a_signed_repository_of_two_versions_reads_back_with_bsdtar_zstd_and_openssl()
         serde_json::from_str::<serde_json::Value>(site.trim()).unwrap(),
         *p
     );
+    for f in ["data.pkg", "packagesite.pkg", "meta.conf"] {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.join(f)).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o644, "{f}: readable by a web server");
+    }
+    assert!(dir.join(".bsdx-repo-cache.json").is_file());
     let meta = std::fs::read_to_string(dir.join("meta.conf")).unwrap();
     assert!(meta.contains("version = 2;") && meta.contains("packing_format = \"tzst\";"));
 

@@ -35,6 +35,9 @@ pub fn run(a: RepoArgs) -> Result<i32> {
         if a.json {
             print_json(&conf)?;
         } else {
+            if url.starts_with("file://") {
+                eprintln!("bsdx: note: with a file:// URL pkg installs packages in place without checking their sums against the catalog (libpkg/repo/binary/fetch.c); the catalog signature is still checked");
+            }
             if pubkey.is_none() {
                 eprintln!("bsdx: no --key or --pubkey: this configuration trusts whatever the server sends (signature_type \"none\")");
             }

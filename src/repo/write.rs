@@ -327,6 +327,9 @@ pub fn build(dir: &Path, key: Option<&Path>) -> Result<Report> {
             let mut f = std::fs::File::create(&p)
                 .with_context(|| format!("cannot write {}", p.display()))?;
             f.write_all(bytes)?;
+            // Readable by the web server whatever the umask (pkg repo: 0644).
+            use std::os::unix::fs::PermissionsExt;
+            f.set_permissions(std::fs::Permissions::from_mode(0o644))?;
             f.sync_all()?;
         }
         for (name, _) in &outputs {
