@@ -165,6 +165,9 @@ fn a_signed_repository_of_two_versions_reads_back_with_bsdtar_zstd_and_openssl()
     let r = repo(&dir, Some(&key)).success().json();
     assert_eq!(r["signed"], true);
     assert_eq!(r["abi"], "FreeBSD:14:amd64");
+    // The fixture needs nothing newer than 14.2 (see tests/package.rs).
+    assert_eq!(r["requires_freebsd_version"], 1402000);
+    assert_eq!(r["packages"][1]["freebsd_version"], 1402000);
     assert_eq!(r["written"], true);
     let pkgs = r["packages"].as_array().unwrap();
     assert_eq!(pkgs.len(), 2, "{r:#}");
@@ -515,6 +518,22 @@ fn a_failed_build_leaves_the_previous_repository_as_it_was() {
         .stderr_has("neither +COMPACT_MANIFEST nor +MANIFEST");
     assert_eq!(catalog_bytes(&dir), before);
     std::fs::remove_file(dir.join("bare-1.0.pkg")).unwrap();
+    verify(&dir, &pubkey).success();
+
+    // A failure in the middle of moving the files into place (packagesite.pkg
+    // replaced by a non-empty directory, which rename(2) cannot replace):
+    // the error says so, the temporary directory is gone, and what was
+    // already moved is whole and validly signed.
+    std::fs::remove_file(dir.join("packagesite.pkg")).unwrap();
+    std::fs::create_dir_all(dir.join("packagesite.pkg/x")).unwrap();
+    repo(&dir, Some(&key))
+        .failure(1)
+        .stderr_has("cannot move the new packagesite.pkg");
+    assert_eq!(leftovers(&dir), Vec::<String>::new());
+    assert_eq!(std::fs::read(dir.join("data.pkg")).unwrap(), before[0]);
+    std::fs::remove_dir_all(dir.join("packagesite.pkg")).unwrap();
+    repo(&dir, Some(&key)).success();
+    assert_eq!(catalog_bytes(&dir), before, "the same repository again");
     verify(&dir, &pubkey).success();
 }
 

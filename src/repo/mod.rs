@@ -34,6 +34,8 @@ pub struct Package {
     pub name: String,
     pub version: String,
     pub abi: String,
+    /// `annotations.FreeBSD_version`: the oldest userland it installs on.
+    pub freebsd_version: Option<u32>,
     pub size: u64,
     /// SHA-256 of the .pkg file: the catalog's `sum`.
     pub sha256: String,
@@ -66,6 +68,10 @@ pub struct Report {
     pub packages: Vec<Package>,
     /// The one ABI of the listed packages.
     pub abi: String,
+    /// The highest `FreeBSD_version` of the listed packages: older hosts
+    /// refuse the whole catalog (`repo/binary/update.c`: "repository %s
+    /// contains packages for wrong OS version", unless IGNORE_OSVERSION).
+    pub requires_freebsd_version: Option<u32>,
     /// The catalog carries signatures (`--key`).
     pub signed: bool,
     /// SHA-256 of the public key's PEM text, when signed.
@@ -92,6 +98,11 @@ impl Report {
                     (true, true) => " (cached)",
                     (true, false) => "",
                 }
+            ));
+        }
+        if let Some(v) = self.requires_freebsd_version {
+            o.push_str(&format!(
+                "  hosts need FreeBSD_version >= {v}: pkg on an older userland refuses the whole catalog (\"contains packages for wrong OS version\")\n"
             ));
         }
         o.push_str(&format!(

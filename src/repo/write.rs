@@ -146,6 +146,14 @@ fn mtime_of(m: &std::fs::Metadata) -> (i64, u32) {
     (m.mtime(), m.mtime_nsec() as u32)
 }
 
+/// `annotations.FreeBSD_version` of a manifest (a string, as pkg writes it).
+fn freebsd_version(m: &serde_json::Map<String, serde_json::Value>) -> Option<u32> {
+    let v = m.get("annotations")?.get("FreeBSD_version")?;
+    v.as_str()
+        .and_then(|s| s.parse().ok())
+        .or_else(|| v.as_u64().and_then(|n| u32::try_from(n).ok()))
+}
+
 /// Build (or rebuild) the repository in `dir`; sign it with `key`.
 pub fn build(dir: &Path, key: Option<&Path>) -> Result<Report> {
     if !dir.is_dir() {
@@ -366,6 +374,7 @@ pub fn build(dir: &Path, key: Option<&Path>) -> Result<Report> {
             name: field(&r.manifest, "name"),
             version: field(&r.manifest, "version"),
             abi: field(&r.manifest, "abi"),
+            freebsd_version: freebsd_version(&r.manifest),
             size: r.size,
             sha256: r.sha256.clone(),
             listed: listed.contains(&i),
@@ -380,6 +389,10 @@ pub fn build(dir: &Path, key: Option<&Path>) -> Result<Report> {
         dir: dir.to_path_buf(),
         packages,
         abi: abis.into_iter().next().unwrap_or_default(),
+        requires_freebsd_version: listed
+            .iter()
+            .filter_map(|&i| freebsd_version(&read_all[i].manifest))
+            .max(),
         signed: private.is_some(),
         public_key_sha256: public_key
             .as_ref()
