@@ -68,9 +68,11 @@ pub struct Report {
     pub packages: Vec<Package>,
     /// The one ABI of the listed packages.
     pub abi: String,
-    /// The highest `FreeBSD_version` of the listed packages: older hosts
-    /// refuse the whole catalog (`repo/binary/update.c`: "repository %s
-    /// contains packages for wrong OS version", unless IGNORE_OSVERSION).
+    /// The highest `FreeBSD_version` of the listed packages: on an older
+    /// userland `pkg update` fails for the whole catalog
+    /// (`repo/binary/update.c`: "repository %s contains packages for wrong
+    /// OS version"; `utils.c` `is_valid_os_version` asks first within the
+    /// same major, default no; IGNORE_OSVERSION skips it).
     pub requires_freebsd_version: Option<u32>,
     /// The catalog carries signatures (`--key`).
     pub signed: bool,
@@ -102,7 +104,7 @@ impl Report {
         }
         if let Some(v) = self.requires_freebsd_version {
             o.push_str(&format!(
-                "  hosts need FreeBSD_version >= {v}: pkg on an older userland refuses the whole catalog (\"contains packages for wrong OS version\")\n"
+                "  hosts need FreeBSD_version >= {v}: on an older userland `pkg update` fails for the whole catalog (\"contains packages for wrong OS version\")\n"
             ));
         }
         o.push_str(&format!(
