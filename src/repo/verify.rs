@@ -179,7 +179,7 @@ pub fn verify(dir: &Path, pubkey: Option<&Path>) -> Result<Verification> {
         let (name, version, path, sum) = (s("name"), s("version"), s("repopath"), s("sum"));
         let pkgsize = p.get("pkgsize").and_then(|v| v.as_u64()).unwrap_or(0);
         let file = dir.join(&path);
-        let ok = if path.is_empty() || path.contains("..") {
+        let ok = if path.is_empty() || path.starts_with('/') || path.split('/').any(|c| c == "..") {
             problems.push(format!("{name}-{version}: no usable repopath `{path}`"));
             false
         } else {

@@ -71,7 +71,7 @@ pub fn scan(dir: &Path) -> Result<Vec<String>> {
         };
         let rd = match std::fs::read_dir(&d) {
             Ok(rd) => rd,
-            Err(_) if !sub.is_empty() => continue,
+            Err(e) if !sub.is_empty() && e.kind() == std::io::ErrorKind::NotFound => continue,
             Err(e) => {
                 return Err(Exit {
                     code: exit::UNREADABLE,
