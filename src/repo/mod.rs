@@ -184,3 +184,22 @@ pub fn host_conf(name: &str, url: &str, pubkey: Option<&rsa::RsaPublicKey>) -> H
         script,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_an_unsigned_host_conf() {
+        assert!(valid_name("fleet") && valid_name("my_repo-2"));
+        for bad in ["", "2x", "../x", "a b", "a.conf", &"x".repeat(65)] {
+            assert!(!valid_name(bad), "{bad}");
+        }
+        let c = host_conf("fleet", "https://h/${ABI}", None);
+        assert!(c.conf.contains("signature_type: \"none\""), "{}", c.conf);
+        assert!(c.conf.contains("url: \"https://h/${ABI}\""), "{}", c.conf);
+        assert_eq!(c.pubkey, None);
+        assert!(!c.script.contains("keys"), "{}", c.script);
+        assert!(c.script.ends_with("pkg update -r fleet\n"));
+    }
+}

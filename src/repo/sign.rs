@@ -138,3 +138,30 @@ pub fn verify(key: &RsaPublicKey, content: &[u8], signature: &[u8]) -> bool {
         .verify(hex.as_bytes(), &sig)
         .is_ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signatures_carry_a_nul_and_verify_only_for_their_content_and_key() {
+        let mut rng = rsa::rand_core::OsRng;
+        let key = RsaPrivateKey::new(&mut rng, 1024).unwrap();
+        let other = RsaPrivateKey::new(&mut rng, 1024).unwrap();
+        let sig = sign(&key, b"catalog\n");
+        assert_eq!(sig.len(), 128 + 1);
+        assert_eq!(sig.last(), Some(&0));
+        assert_eq!(sig, sign(&key, b"catalog\n"), "deterministic");
+        let public = key.to_public_key();
+        assert!(verify(&public, b"catalog\n", &sig));
+        assert!(verify(&public, b"catalog\n", &sig[..sig.len() - 1]));
+        assert!(!verify(&public, b"catalog!\n", &sig));
+        assert!(!verify(&other.to_public_key(), b"catalog\n", &sig));
+        assert!(!verify(&public, b"catalog\n", b"short"));
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("k.pub");
+        std::fs::write(&p, public_pem(&public)).unwrap();
+        assert!(public_pem(&public).starts_with("-----BEGIN PUBLIC KEY-----\n"));
+        assert_eq!(load_public_key(&p).unwrap(), public);
+    }
+}
