@@ -61,6 +61,6 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Rcd(a) => rcd::run(a),
         Command::Run(a) => run::run(a),
         Command::Test(a) => test::run(a),
-        Command::Repo(a) => repo::run(a),
+        Command::Repo(a) => repo::execute(a),
     }
 }

@@ -13,7 +13,7 @@ const URL_SCHEMES: &[&str] = &[
     "pkg+https://",
 ];
 
-pub fn run(a: RepoArgs) -> Result<i32> {
+pub fn execute(a: RepoArgs) -> Result<i32> {
     if let Some(url) = &a.print_conf {
         if !crate::repo::valid_name(&a.name) {
             anyhow::bail!(
