@@ -456,6 +456,36 @@ fn a_tampered_package_a_tampered_catalog_and_a_wrong_key_are_refused() {
         .stdout();
     assert!(text.contains("SIGNATURE INVALID"), "{text}");
 
+    // An unsigned catalog edited to describe the package differently: the
+    // sum still matches, but the package's own manifest does not.
+    repo(&dir, None).success();
+    let u = t.join("u");
+    extract(&dir.join("data.pkg"), &u);
+    let data = std::fs::read_to_string(u.join("data")).unwrap();
+    let edited = data.replace(
+        "\"comment\":\"A hello service\"",
+        "\"comment\":\"Trust me\"",
+    );
+    assert_ne!(edited, data);
+    std::fs::write(u.join("data"), edited).unwrap();
+    ok({
+        let mut c = tool("bsdtar");
+        c.arg("--zstd")
+            .arg("-cf")
+            .arg(dir.join("data.pkg"))
+            .arg("-C")
+            .arg(&u)
+            .arg("data");
+        c
+    });
+    let v = bsdx()
+        .args(["repo", "--verify", "--json"])
+        .arg_path(&dir)
+        .run()
+        .failure(1)
+        .json();
+    assert!(v["problems"].to_string().contains("comment"), "{v:#}");
+
     // An unsigned repository checked against a key: refused (pkg: "No
     // signature found in the repository").
     repo(&dir, None).success();

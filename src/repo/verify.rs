@@ -217,7 +217,25 @@ pub fn verify(dir: &Path, pubkey: Option<&Path>) -> Result<Verification> {
                         ));
                         false
                     } else {
-                        true
+                        // The catalog's object must be the package's own
+                        // manifest (what an unsigned catalog cannot prove).
+                        let manifest = read::manifest(&file)?;
+                        let differing: Vec<&String> = manifest
+                            .iter()
+                            .filter(|(k, v)| {
+                                !["sum", "pkgsize", "path", "repopath"].contains(&k.as_str())
+                                    && p.get(k.as_str()) != Some(v)
+                            })
+                            .map(|(k, _)| k)
+                            .collect();
+                        if differing.is_empty() {
+                            true
+                        } else {
+                            problems.push(format!(
+                                "{name}-{version}: the catalog's {differing:?} differ from {path}'s own manifest"
+                            ));
+                            false
+                        }
                     }
                 }
             }
