@@ -140,6 +140,20 @@ pub enum Command {
     /// the tests' pass/fail as cargo does. The VM options are passed to each
     /// `bsdx run` through their BSDX_* variables. Exit status: cargo's.
     Test(TestArgs),
+    /// Make DIR a pkg(8) repository: the signed catalog FreeBSD hosts fetch.
+    ///
+    /// Reads the .pkg files in DIR and DIR/All/ and writes beside them what
+    /// `pkg repo` writes: meta.conf, data.pkg and packagesite.pkg (the
+    /// catalog: each package's manifest, path, size and SHA-256), signed
+    /// with --key (an RSA private key, PEM) as pkg checks `signature_type:
+    /// "pubkey"`. The newest version of each name is listed. Reproducible
+    /// (SOURCE_DATE_EPOCH sets the archive mtimes), atomic (files complete
+    /// before they are renamed into place), incremental (sums of unchanged
+    /// packages come from DIR/.bsdx-repo-cache.json). --print-conf URL
+    /// prints the host's /usr/local/etc/pkg/repos/NAME.conf and public key;
+    /// --verify reads a repository back. Exit status: 0; 1 failure or (with
+    /// --verify) a problem found; 3 an input could not be read.
+    Repo(RepoArgs),
 }
 
 /// `--target`: a Rust target triple or its FreeBSD machine name.
@@ -734,4 +748,35 @@ mod tests {
     fn cli_is_well_formed() {
         Cli::command().debug_assert();
     }
+}
+
+#[derive(Debug, Args)]
+pub struct RepoArgs {
+    /// The directory holding the .pkg files (and All/*.pkg); the catalog
+    /// is written there.
+    #[arg(value_name = "DIR", required_unless_present = "print_conf")]
+    pub dir: Option<PathBuf>,
+    /// Sign the catalog with this RSA private key (PEM, as `openssl genrsa`
+    /// writes it). With --print-conf: print its public key for the hosts.
+    #[arg(long, value_name = "PRIVATE_KEY.pem", conflicts_with = "verify")]
+    pub key: Option<PathBuf>,
+    /// Print the host's /usr/local/etc/pkg/repos/NAME.conf for a repository
+    /// served at URL (`${ABI}` allowed), the public key to install, and a
+    /// script doing both, instead of building.
+    #[arg(long, value_name = "URL", conflicts_with_all = ["dir", "verify"])]
+    pub print_conf: Option<String>,
+    /// The repository's name on the hosts (with --print-conf).
+    #[arg(long, default_value = "bsdx", requires = "print_conf")]
+    pub name: String,
+    /// Read DIR back instead: both catalogs, their signatures (against
+    /// --pubkey), every listed package's size and SHA-256.
+    #[arg(long)]
+    pub verify: bool,
+    /// The public key to check signatures with (--verify) or to print
+    /// (--print-conf): PEM, `-----BEGIN PUBLIC KEY-----`.
+    #[arg(long, value_name = "PUBLIC_KEY.pem", conflicts_with = "key")]
+    pub pubkey: Option<PathBuf>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
 }

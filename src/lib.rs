@@ -24,6 +24,7 @@ pub mod output;
 pub mod package;
 pub mod project;
 pub mod rcd;
+pub mod repo;
 pub mod repro;
 pub mod stubs;
 pub mod sysroot;

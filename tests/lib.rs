@@ -15,6 +15,7 @@ mod env;
 mod new;
 mod package;
 mod rcd;
+mod repo;
 mod run;
 mod stubs;
 mod sysroot;

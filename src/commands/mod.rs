@@ -23,6 +23,7 @@ mod env;
 mod new;
 mod package;
 mod rcd;
+mod repo;
 mod repro;
 mod run;
 mod schema;
@@ -47,6 +48,7 @@ pub fn execute(cli: Cli) -> Result<i32> {
         Command::Rcd(a) => rcd::execute(a),
         Command::Run(a) => run::execute(a),
         Command::Test(a) => test::execute(a),
+        Command::Repo(a) => repo::execute(a),
     }
 }
 
