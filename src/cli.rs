@@ -369,6 +369,12 @@ pub struct NewArgs {
     /// Directory to create (default: ./NAME). Must not exist, or be empty.
     #[arg(long, value_name = "DIR")]
     pub path: Option<PathBuf>,
+    /// The bsdx flake the project's flake.nix builds with, written as its
+    /// `inputs.bsdx.url` (e.g. path:/home/me/src/bsdx, github:me/bsdx).
+    /// Without it flake.nix holds a placeholder that every nix command
+    /// stops at, naming what to edit.
+    #[arg(long, env = "BSDX_FLAKE", value_name = "URL")]
+    pub flake: Option<String>,
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,

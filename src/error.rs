@@ -26,6 +26,15 @@ pub enum Error {
     #[error("unknown template `{given}`; available templates: {known}\n  fix: pass --template as one of them")]
     UnknownTemplate { given: String, known: String },
 
+    #[error("--flake {url:?} is not a flake URL bsdx can write into flake.nix: {why}\n  fix: give the bsdx flake as path:/abs/dir, github:OWNER/REPO or git+https://HOST/PATH")]
+    BadFlakeUrl { url: String, why: &'static str },
+
+    #[error("template `{template}` has no flake.nix to write --flake into (templates with one: {with_flake})\n  fix: drop --flake, or choose --template from those")]
+    NoFlakeInTemplate {
+        template: String,
+        with_flake: String,
+    },
+
     #[error("{path} already exists and is not empty; bsdx never writes into a non-empty directory\n  fix: choose another destination (--path / --out), or remove it yourself")]
     NotEmpty { path: PathBuf },
 

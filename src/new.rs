@@ -91,6 +91,43 @@ pub struct Created {
     pub path: PathBuf,
     pub template: String,
     pub files: Vec<PathBuf>,
+    /// `inputs.bsdx.url` written into the project's flake.nix: the URL given
+    /// with `--flake`, or [`FLAKE_URL_PLACEHOLDER`] (null: the template has
+    /// no flake.nix).
+    pub flake_url: Option<String>,
+    /// Whether flake.nix still holds the placeholder, at which every nix
+    /// command stops until it is edited.
+    pub flake_url_is_placeholder: bool,
+}
+
+/// What a template's flake.nix says in `inputs.bsdx.url` until it is set:
+/// `nix flake init -t URL#bot` copies the file as it is, and the first nix
+/// command then fails on this path, which names what to edit. `bsdx new
+/// --flake URL` writes URL instead. The template's README and the flake's
+/// welcomeText quote it (tests/new.rs checks they agree).
+pub const FLAKE_URL_PLACEHOLDER: &str =
+    "path:/bsdx-flake-url-not-set/edit-inputs.bsdx.url-in-flake.nix";
+
+/// A flake URL that can stand inside a Nix string as it is.
+fn validate_flake_url(url: &str) -> Result<(), Error> {
+    let why = if url.trim().is_empty() {
+        Some("it is empty")
+    } else if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        Some("it contains whitespace")
+    } else if url.contains(['"', '\\']) || url.contains("${") {
+        Some("it contains `\"`, `\\` or `${`, which a Nix string would not keep as written")
+    } else if !url.contains(':') {
+        Some("it has no scheme (path:, github:, git+https:, ...)")
+    } else {
+        None
+    };
+    match why {
+        Some(why) => Err(Error::BadFlakeUrl {
+            url: url.to_string(),
+            why,
+        }),
+        None => Ok(()),
+    }
 }
 
 fn skip(path: &Path) -> bool {
@@ -100,9 +137,33 @@ fn skip(path: &Path) -> bool {
 /// Create project `name` from `template_name` at `dest`, which must not
 /// exist or be an empty directory. Writes to a temporary sibling first, so
 /// nothing half-written is ever left at `dest`.
-pub fn create(name: &str, template_name: &str, dest: &Path) -> Result<Created> {
+///
+/// `flake`: the bsdx flake URL to write into the template's flake.nix
+/// (`inputs.bsdx.url`); without it the placeholder stays.
+pub fn create(
+    name: &str,
+    template_name: &str,
+    dest: &Path,
+    flake: Option<&str>,
+) -> Result<Created> {
     validate_name(name)?;
     let tpl = template(template_name)?;
+    let has_flake = tpl.get_file(format!("{template_name}/flake.nix")).is_some();
+    if let Some(url) = flake {
+        validate_flake_url(url)?;
+        if !has_flake {
+            return Err(Error::NoFlakeInTemplate {
+                template: template_name.to_string(),
+                with_flake: TEMPLATES
+                    .dirs()
+                    .filter(|d| d.get_file(d.path().join("flake.nix")).is_some())
+                    .filter_map(|d| d.path().file_name()?.to_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            }
+            .into());
+        }
+    }
     if dest.exists() {
         let empty = std::fs::read_dir(dest)
             .with_context(|| format!("{} exists and is not a readable directory\n  fix: choose another destination, or remove it yourself", dest.display()))?
@@ -139,6 +200,14 @@ pub fn create(name: &str, template_name: &str, dest: &Path) -> Result<Created> {
                     let out = staging.path().join(&out_rel);
                     std::fs::create_dir_all(out.parent().expect("file has a parent"))?;
                     match f.contents_utf8() {
+                        Some(text) if out_rel == Path::new("flake.nix") => {
+                            let text = rename(text);
+                            let text = match flake {
+                                Some(url) => text.replace(FLAKE_URL_PLACEHOLDER, url),
+                                None => text,
+                            };
+                            std::fs::write(&out, text)?
+                        }
                         Some(text) => std::fs::write(&out, rename(text))?,
                         None => std::fs::write(&out, f.contents())?,
                     }
@@ -180,6 +249,8 @@ pub fn create(name: &str, template_name: &str, dest: &Path) -> Result<Created> {
         path: dest.to_path_buf(),
         template: template_name.to_string(),
         files,
+        flake_url: has_flake.then(|| flake.unwrap_or(FLAKE_URL_PLACEHOLDER).to_string()),
+        flake_url_is_placeholder: has_flake && flake.is_none(),
     })
 }
 
@@ -206,6 +277,43 @@ mod tests {
             &"x".repeat(65),
         ] {
             assert!(validate_name(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn flake_urls() {
+        for ok in [
+            "path:/home/me/src/bsdx",
+            "github:me/bsdx",
+            "git+https://example.org/me/bsdx?ref=v1",
+        ] {
+            validate_flake_url(ok).unwrap();
+        }
+        for bad in [
+            "",
+            "  ",
+            "/home/me/bsdx",
+            "path:/a b",
+            "path:/a\"b",
+            "path:/a\\b",
+            "path:/${x}",
+        ] {
+            assert!(validate_flake_url(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn every_template_flake_names_the_placeholder_once() {
+        for n in template_names() {
+            if let Some(f) = template(n).unwrap().get_file(format!("{n}/flake.nix")) {
+                let text = f.contents_utf8().unwrap();
+                assert_eq!(
+                    text.matches(&format!("inputs.bsdx.url = \"{FLAKE_URL_PLACEHOLDER}\";"))
+                        .count(),
+                    1,
+                    "{n}/flake.nix"
+                );
+            }
         }
     }
 

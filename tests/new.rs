@@ -136,3 +136,115 @@ fn new_refuses_bad_names_and_existing_files() {
         "no staging directories left behind"
     );
 }
+
+#[test]
+fn new_writes_the_flake_url_it_is_given_or_a_placeholder_that_names_the_fix() {
+    let tmp = tempfile::tempdir().unwrap();
+    let placeholder = bsdx::new::FLAKE_URL_PLACEHOLDER;
+    // Without --flake: the placeholder, said in the output and the JSON.
+    let dest = tmp.path().join("a");
+    bsdx()
+        .args(["new", "a", "--path"])
+        .arg_path(&dest)
+        .run()
+        .success()
+        .stdout_has(&format!("inputs.bsdx.url is a placeholder ({placeholder})"));
+    let flake = std::fs::read_to_string(dest.join("flake.nix")).unwrap();
+    assert!(
+        flake.contains(&format!("inputs.bsdx.url = \"{placeholder}\";")),
+        "{flake}"
+    );
+    // With --flake: that URL, once, and no placeholder.
+    let dest = tmp.path().join("b");
+    let j = bsdx()
+        .args([
+            "new",
+            "b",
+            "--json",
+            "--flake",
+            "path:/home/me/src/bsdx",
+            "--path",
+        ])
+        .arg_path(&dest)
+        .run()
+        .success()
+        .json();
+    assert_eq!(j["flake_url"], "path:/home/me/src/bsdx", "{j}");
+    assert_eq!(j["flake_url_is_placeholder"], false, "{j}");
+    let flake = std::fs::read_to_string(dest.join("flake.nix")).unwrap();
+    assert!(
+        flake.contains("inputs.bsdx.url = \"path:/home/me/src/bsdx\";")
+            && !flake.contains(placeholder),
+        "{flake}"
+    );
+    // A template without flake.nix: no flake_url.
+    let dest = tmp.path().join("c");
+    let j = bsdx()
+        .args(["new", "c", "--json", "--template", "sysinfo", "--path"])
+        .arg_path(&dest)
+        .run()
+        .success()
+        .json();
+    assert!(
+        j["flake_url"].is_null() && j["flake_url_is_placeholder"] == false,
+        "{j}"
+    );
+    // Refusals leave nothing behind.
+    for (args, needle) in [
+        (vec!["--flake", "path:/a \"b"], "is not a flake URL"),
+        (vec!["--flake", "/home/me/bsdx"], "has no scheme"),
+        (
+            vec!["--flake", "path:/x", "--template", "sysinfo"],
+            "has no flake.nix",
+        ),
+    ] {
+        let dest = tmp.path().join("refused");
+        bsdx()
+            .args(["new", "refused", "--path"])
+            .arg_path(&dest)
+            .args(&args)
+            .run()
+            .failure(1)
+            .stderr_has(needle)
+            .stderr_has("fix:");
+        assert!(!dest.exists(), "{args:?} left {}", dest.display());
+    }
+}
+
+/// The placeholder `nix flake init -t URL#bot` leaves, as the template's
+/// flake.nix spells it, is the one its README and the flake's welcomeText
+/// tell the user to replace, and both mention `bsdx new --flake`.
+#[test]
+fn the_bot_templates_readme_welcome_text_and_flake_agree_on_the_bsdx_url() {
+    let placeholder = bsdx::new::FLAKE_URL_PLACEHOLDER;
+    let read = |p: &str| std::fs::read_to_string(repo().join(p)).unwrap();
+    let flake = read("templates/bot/flake.nix");
+    assert!(
+        flake.contains(&format!("inputs.bsdx.url = \"{placeholder}\";")),
+        "templates/bot/flake.nix"
+    );
+    let readme = read("templates/bot/README.md");
+    let root = read("flake.nix");
+    let welcome = root
+        .split("welcomeText = ''")
+        .nth(1)
+        .and_then(|w| w.split("'';").next())
+        .expect("flake.nix: templates.bot.welcomeText");
+    for (name, text) in [
+        ("templates/bot/README.md", readme.as_str()),
+        ("welcomeText", welcome),
+    ] {
+        assert!(
+            text.contains(placeholder),
+            "{name} does not quote the placeholder"
+        );
+        assert!(
+            text.contains("--flake URL"),
+            "{name} does not mention bsdx new --flake URL"
+        );
+        assert!(
+            text.contains("inputs.bsdx.url"),
+            "{name} does not name inputs.bsdx.url"
+        );
+    }
+}

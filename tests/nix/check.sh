@@ -487,6 +487,20 @@ else
   fail "bsdx new: the project's flake evaluates" "$(err)"
 fi
 
+# `bsdx new --flake URL` writes URL as inputs.bsdx.url: the project's first
+# nix command then needs no --override-input for bsdx (only for bsdx's own
+# inputs, which are the stand-ins here).
+newf="$T/my-bot-flake"
+if ! "$BSDX" new my-bot --path "$newf" --flake "$F" >/dev/null 2>"$T/new.err"; then
+  fail "bsdx new --flake: the project's flake evaluates as written" "$(cat "$T/new.err")"
+elif ! grep -qF "inputs.bsdx.url = \"$F\";" "$newf/flake.nix"; then
+  fail "bsdx new --flake: the project's flake evaluates as written" "flake.nix does not name $F: $(grep -n 'inputs.bsdx.url' "$newf/flake.nix")"
+elif name=$(nx eval --raw --no-write-lock-file "${SUB_OVR[@]}" "path:$newf#packages.$SYSTEM.freebsd.name" 2>"$T/err"); then
+  if [ "$name" = my-bot-0.1.0 ]; then ok "bsdx new --flake URL: inputs.bsdx.url is URL and the flake evaluates with no override of bsdx"; else fail "bsdx new --flake" "packages.freebsd is $name"; fi
+else
+  fail "bsdx new --flake: the project's flake evaluates as written" "$(err)"
+fi
+
 # ------------------------------------------------------ real builds by Nix
 # With sandbox = false and the stand-ins linking this machine's tools, Nix
 # builds: bsdx itself (crane), a sysroot from a base.txz-shaped tarball made
