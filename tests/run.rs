@@ -796,10 +796,26 @@ fn qemu_command_lines_per_machine_and_accelerator() {
         tcg["qemu"]
             .as_str()
             .unwrap()
-            .contains("-accel tcg -cpu max -smp 2 -m 1024"),
+            .contains("-accel tcg -cpu max -smp 1 -m 1024"),
         "{tcg}"
     );
     assert_eq!(tcg["accel"], "tcg");
+    // Under TCG one vCPU unless asked (a second made the boot 2-3x slower).
+    assert_eq!(tcg["cpus"], 1, "{tcg}");
+    let two = run_cmd(cache.path())
+        .args(["--dry-run", "--json", "--cpus", "2"])
+        .arg_path(&elves().program)
+        .run()
+        .success()
+        .json();
+    assert!(
+        two["qemu"]
+            .as_str()
+            .unwrap()
+            .contains("-accel tcg -cpu max -smp 2 -m 1024")
+            && two["cpus"] == 2,
+        "{two}"
+    );
     // A FreeBSD/arm64 program asked to run as amd64 is refused before anything boots.
     let script = cache.path().join("a.sh");
     std::fs::write(&script, "#!/bin/sh\n").unwrap();

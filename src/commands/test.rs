@@ -44,7 +44,6 @@ pub fn execute(mut a: TestArgs) -> Result<i32> {
     let mut vars: Vec<(&str, String)> = vec![
         ("BSDX_RUN_TIMEOUT", vm.timeout.to_string()),
         ("BSDX_RUN_MEMORY", vm.memory.to_string()),
-        ("BSDX_RUN_CPUS", vm.cpus.to_string()),
         ("BSDX_RUN_LOCK", lock),
         (
             "BSDX_ACCEL",
@@ -54,6 +53,9 @@ pub fn execute(mut a: TestArgs) -> Result<i32> {
                 .to_string(),
         ),
     ];
+    if let Some(n) = vm.cpus {
+        vars.push(("BSDX_RUN_CPUS", n.to_string()));
+    }
     for (name, file) in [
         ("BSDX_KERNEL_TXZ", &vm.kernel_txz),
         ("BSDX_BASE_TXZ", &vm.base_txz),

@@ -71,7 +71,8 @@ pub struct Options {
     pub guest_env: Vec<(String, String)>,
     pub accel: AccelChoice,
     pub memory_mb: u32,
-    pub cpus: u32,
+    /// Guest CPUs; `None`: [`qemu::default_cpus`] for the accelerator used.
+    pub cpus: Option<u32>,
     pub sources: inputs::Sources,
     /// Collect the program's output into the report instead of streaming it.
     pub capture: bool,
@@ -172,7 +173,7 @@ pub fn run(mut opts: Options, explicit_target: bool) -> Result<Report> {
         target,
         accel,
         memory_mb: opts.memory_mb,
-        cpus: opts.cpus,
+        cpus: opts.cpus.unwrap_or(qemu::default_cpus(accel)),
         firmware,
     };
     let args = qemu::args(&machine, &media.iso, &image);
@@ -185,6 +186,7 @@ pub fn run(mut opts: Options, explicit_target: bool) -> Result<Report> {
         missing: plan.missing.clone(),
     };
     let mut report = Report::before_boot(&opts, accel, accel_note.clone(), media_report, inputs);
+    report.cpus = machine.cpus;
     report.qemu = line.clone();
     if opts.dry_run {
         let kept = run_dir.keep();
@@ -200,7 +202,7 @@ pub fn run(mut opts: Options, explicit_target: bool) -> Result<Report> {
     }
     if !opts.quiet && !opts.console {
         eprintln!(
-            "bsdx: booting FreeBSD {} {} ({}, {} MiB, {} CPUs; --console shows the boot)",
+            "bsdx: booting FreeBSD {} {} ({}, {} MiB, {} CPU{}; --console shows the boot)",
             opts.release,
             target.machine,
             match accel {
@@ -208,7 +210,8 @@ pub fn run(mut opts: Options, explicit_target: bool) -> Result<Report> {
                 Accel::Tcg => "TCG",
             },
             opts.memory_mb,
-            opts.cpus
+            machine.cpus,
+            if machine.cpus == 1 { "" } else { "s" }
         );
     }
     let session = session::boot(&qemu_path, &args, &opts, &name)?;

@@ -87,6 +87,8 @@ pub struct Report {
     /// `bsdx check` findings that name what the loader refused.
     pub predicted: Vec<Finding>,
     pub accel: Accel,
+    /// Virtual CPUs the guest had (`--cpus`, else 1 under TCG and 2 with KVM).
+    pub cpus: u32,
     /// Why KVM was not used.
     pub accel_note: Option<String>,
     /// Seconds from starting QEMU to bsdx's guest script.
@@ -146,6 +148,7 @@ impl Report {
             predicted: vec![],
             accel,
             accel_note,
+            cpus: opts.cpus.unwrap_or(super::qemu::default_cpus(accel)),
             boot_seconds: None,
             seconds: 0.0,
             stdout: None,
