@@ -65,6 +65,8 @@
         mkSysroot = withScope "mkSysroot";
         # runInVm :: { system | pkgs, package, program ? package.pname, args ? [ ], kernelTxz, baseTxz ? <pinned>, ... } -> Derivation
         runInVm = withScope "runInVm";
+        # mkPkgRepo :: { system | pkgs, packages :: [Derivation | Path], name ? "bsdx-pkg-repo" } -> Derivation
+        mkPkgRepo = withScope "mkPkgRepo";
       };
 
       packages = forAllSystems (system: scopes.${system}.flakePackages);

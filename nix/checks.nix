@@ -7,6 +7,7 @@
 #   eval-build-commands  # eval-only: buildFreebsdPackage's phases call cargo zigbuild / bsdx
 #   eval-toolchain       # eval-only: Zig 0.15, cargo-zigbuild >= 0.21 (FreeBSD support)
 #   eval-run             # eval-only: runInVm runs `bsdx run` with the release's files, QEMU, mtools, xorriso
+#   eval-pkg-repo        # eval-only: mkPkgRepo runs `bsdx repo` over the bot's .pkg output
 #   run-sysinfo, run-bot # the templates' binaries on FreeBSD in QEMU: only where
 #                        # data/releases.json pins the default release's kernel.txz (none yet)
 # }
@@ -39,6 +40,7 @@
   buildFreebsdPackage,
   runInVm,
   kernelTxzFor,
+  mkPkgRepo,
 }:
 let
   evalCheck =
@@ -147,6 +149,16 @@ runChecks
     (check (lib.hasInfix (plain "-- ${freebsd}/bin/bsdx-bot-template ${lib.escapeShellArgs runProbeArgs} |") runProbe.buildCommand) "runInVm: not the package's binary with its arguments")
     (check (builtins.length runProbe.nativeBuildInputs == 4) "runInVm: bsdx, QEMU, mtools and xorriso are not all inputs")
   ];
+
+  eval-pkg-repo =
+    let
+      repo = mkPkgRepo { packages = [ freebsd.pkg ]; };
+    in
+    evalCheck "eval-pkg-repo" [
+      (check (lib.hasInfix (plain "for p in ${lib.escapeShellArgs (map toString [ freebsd.pkg ])}; do") repo.buildCommand) "mkPkgRepo: the bot's .pkg output is not what it copies")
+      (check (lib.hasInfix "bsdx repo \"$out\"" repo.buildCommand) "mkPkgRepo: `bsdx repo` does not write the catalog")
+      (check (builtins.length repo.nativeBuildInputs == 1 && lib.hasInfix "-bsdx-" "${builtins.head repo.nativeBuildInputs}") "mkPkgRepo: bsdx is not its one input")
+    ];
 
   eval-toolchain = evalCheck "eval-toolchain" [
     (check (lib.hasPrefix "0.15" toolchain.zig.version) "zig is ${toolchain.zig.version}, not 0.15 (the version CI uses)")

@@ -47,6 +47,8 @@ pkgs.lib.makeScope pkgs.newScope (
     buildFreebsdPackage = callPackage ./build-freebsd-package.nix { };
     reproducible = callPackage ./reproducible.nix { };
     runInVm = callPackage ./run-in-vm.nix { };
+    # mkPkgRepo { packages, name ? } : a pkg(8) repository (unsigned) of .pkg outputs
+    mkPkgRepo = callPackage ./pkg-repo.nix { };
     # kernel.txz as a fixed-output derivation where data/releases.json pins one (none yet).
     kernelTxzFor =
       release: arch:
@@ -74,6 +76,8 @@ pkgs.lib.makeScope pkgs.newScope (
       default = self.bsdx;
       inherit (self) bsdx freebsd;
       freebsd-pkg = self.freebsdPkg;
+      # the bot's package as a pkg(8) repository (meta.conf, data.pkg, packagesite.pkg, All/)
+      freebsd-repo = self.mkPkgRepo { packages = [ self.freebsdPkg ]; };
     }
     // builtins.listToAttrs (
       map (

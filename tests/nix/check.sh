@@ -179,8 +179,8 @@ DEFAULT_SYSROOT="sysroot-${DEFAULT_RELEASE//./_}-amd64"
 # ------------------------------------------------------------------ flake show
 if nx flake show --json --no-write-lock-file "${OVR[@]}" "$F" >"$T/show.json" 2>"$T/err"; then
   pycheck "nix flake show: packages, devShells, checks, formatter per system; templates, overlays, lib" "$T/show.json" '
-want_pkgs = {"default", "bsdx", "freebsd", "freebsd-pkg"} | {"sysroot-%s-%s" % (r.replace(".", "_"), a) for r in releases for a in releases[r]}
-want_checks = {"freebsd", "bsdx-tests", "reproducible", "eval-devshell-env", "eval-base-txz-pins", "eval-build-commands", "eval-toolchain", "eval-run"}
+want_pkgs = {"default", "bsdx", "freebsd", "freebsd-pkg", "freebsd-repo"} | {"sysroot-%s-%s" % (r.replace(".", "_"), a) for r in releases for a in releases[r]}
+want_checks = {"freebsd", "bsdx-tests", "reproducible", "eval-devshell-env", "eval-base-txz-pins", "eval-build-commands", "eval-toolchain", "eval-run", "eval-pkg-repo"}
 for system in ("x86_64-linux", "aarch64-linux"):
     pkgs = set(data.get("packages", {}).get(system, {}))
     if pkgs != want_pkgs: fail("packages.%s: %s, want %s" % (system, sorted(pkgs), sorted(want_pkgs)))
@@ -626,6 +626,20 @@ if [ -n "$sysinfo_out" ] && service_out=$(nb "$BF#service") && service_pkg=$(nb 
 else
   service_out=""
   fail "nix build: a declared service (rc.d, pkg output)" "$(buildlog)"
+fi
+
+# mkPkgRepo: the catalog bsdx repo writes, read back by bsdx repo --verify,
+# and the same bytes when Nix builds it again (--rebuild compares).
+if [ -n "$service_out" ] && repo_out=$(nb "$BF#service-repo"); then
+  problems=""
+  ls "$repo_out"/All/*.pkg >/dev/null 2>&1 || problems="$problems no All/*.pkg;"
+  for f in meta.conf data.pkg packagesite.pkg; do [ -f "$repo_out/$f" ] || problems="$problems no $f;"; done
+  [ -e "$repo_out/.bsdx-repo-cache.json" ] && problems="$problems the incremental cache is in the output;"
+  "$BSDX" repo --verify "$repo_out" >"$T/verify.out" 2>&1 || problems="$problems bsdx repo --verify: $(cat "$T/verify.out");"
+  nx build --no-link --rebuild --no-write-lock-file --override-input bsdx "$F" "${SUB_OVR[@]}" "$BF#service-repo" 2>"$T/rebuild.err" || problems="$problems nix build --rebuild: $(tail -n 3 "$T/rebuild.err");"
+  if [ -z "$problems" ]; then ok "nix build: lib.mkPkgRepo over the service's .pkg (bsdx repo --verify passes; rebuilt byte-identical)"; else fail "nix build: lib.mkPkgRepo" "$problems"; fi
+else
+  fail "nix build: lib.mkPkgRepo" "$(buildlog)"
 fi
 
 if [ -n "$service_out" ] && repro=$(nb "$BF#service-reproducible"); then

@@ -60,6 +60,11 @@
           '';
         };
         service-pkg = service.pkg;
+        # nix/pkg-repo.nix: `bsdx repo` over the service's .pkg
+        service-repo = bsdx.lib.mkPkgRepo {
+          inherit system;
+          packages = [ service.pkg ];
+        };
         service-reproducible = service.tests.reproducible;
         eval-toolchain = bsdx.checks.${system}.eval-toolchain;
         bsdx-tests = bsdx.checks.${system}.bsdx-tests;
