@@ -16,6 +16,7 @@ pub mod doctor;
 pub mod env;
 pub mod error;
 pub mod exit;
+pub mod floor;
 pub mod model;
 pub mod new;
 pub mod package;
