@@ -180,8 +180,16 @@ pub fn compute(zig: &Zig, target: &Target, release: &Release, libs: &Libs) -> Re
         Libs::Sysroot(root) => {
             let root = std::fs::canonicalize(root)
                 .with_context(|| format!("--sysroot {} does not exist", root.display()))?;
-            let (dir, headers, crt_from_sysroot, missing) =
-                sysroot_floor(zig, &lib_dir, target, release, &root)?;
+            let Some((dir, headers, crt_from_sysroot, missing)) =
+                sysroot_floor(zig, &lib_dir, target, release, &root)?
+            else {
+                floor.note = format!(
+                    "not aimed: the sysroot {} has no libc.so.7 in lib/ or usr/lib/, so Zig's own FreeBSD libc (14.x, up to FBSD_1.7) decides what links; `bsdx check --release {}` is the gate",
+                    root.display(),
+                    release.release
+                );
+                return Ok(floor);
+            };
             floor.exact = headers.starts_with(&root) && crt_from_sysroot;
             floor.headers = Some(headers.clone());
             floor.crt_dir = Some(dir.join("lib"));
@@ -538,7 +546,7 @@ fn sysroot_floor(
     target: &Target,
     release: &Release,
     root: &Path,
-) -> Result<(PathBuf, PathBuf, bool, Vec<String>)> {
+) -> Result<Option<(PathBuf, PathBuf, bool, Vec<String>)>> {
     let devel = sysroot_devel(root);
     let crt_ok = CRT_NEEDED.iter().all(|o| devel.crt.iter().any(|c| c == o));
     let mut missing = Vec::new();
@@ -556,10 +564,7 @@ fn sysroot_floor(
         }
     }
     if !family.iter().any(|(l, _, _)| l == "c") {
-        bail!(
-            "--sysroot {} has no libc.so.7 in lib/ or usr/lib/",
-            root.display()
-        );
+        return Ok(None);
     }
     let mut listing = vec![format!("{}", root.display())];
     for (link, soname, real) in &family {
@@ -588,7 +593,7 @@ fn sysroot_floor(
         None => zig_headers(zig_lib, target),
     };
     if dir.join(LIBC_FILE).is_file() {
-        return Ok((dir, inc, crt_ok, missing));
+        return Ok(Some((dir, inc, crt_ok, missing)));
     }
     let staging = cache::staging_dir(&dir)?;
     let out = staging.path().join("lib");
@@ -635,7 +640,7 @@ fn sysroot_floor(
         Err(_) if dir.join(LIBC_FILE).is_file() => {}
         Err(e) => return Err(e),
     }
-    Ok((dir, inc, crt_ok, missing))
+    Ok(Some((dir, inc, crt_ok, missing)))
 }
 
 #[cfg(test)]

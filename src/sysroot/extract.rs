@@ -39,6 +39,7 @@ pub fn extract(
     let bar = progress(len, "extracting base.txz");
     let (members, sha256) = stream(Tally::new(file, bar.clone()), source, &lib_dir)?;
     bar.finish_and_clear();
+    super::devel::finish(staging.path(), &members.devel)?;
     if let Some(expected) = expect.filter(|e| *e != sha256) {
         return Err(SysrootError::Mismatch {
             url: source.to_string(),
@@ -70,6 +71,13 @@ pub fn extract(
         .context("cannot write the sysroot marker")?;
     cache::publish(staging, out)?;
     summarize(&marker, source, out);
+    if members.devel.files > 0 {
+        eprintln!(
+            "bsdx: kept {} headers and crt objects ({}) for builds aimed at the release (usr/include, usr/lib/crt*.o, libc_nonshared.a)",
+            members.devel.files,
+            HumanBytes(members.devel.bytes)
+        );
+    }
     Ok(marker)
 }
 
@@ -171,6 +179,8 @@ struct Members {
     /// Symlink (or hard link) among the libraries: archive path -> the
     /// archive path it names.
     links: BTreeMap<String, String>,
+    /// Headers and crt objects kept for the floor (`super::devel`).
+    devel: super::devel::Devel,
 }
 
 fn read_members<R: Read>(
@@ -218,6 +228,14 @@ fn member<R: Read>(
     let kind = entry.header().entry_type();
     if kind.is_character_special() || kind.is_block_special() || kind.is_fifo() {
         return Err(Member::Refused("is a device file or fifo".into()));
+    }
+    if let Some(rel) = super::devel::wanted(&path) {
+        let root = lib_dir.parent().unwrap_or(lib_dir);
+        return super::devel::member(&mut entry, &path, &rel, root, &mut m.devel, MAX_LIBRARY)
+            .map_err(|e| match e {
+                super::devel::Problem::Refused(why) => Member::Refused(why),
+                super::devel::Problem::Io(e) => Member::Write(e),
+            });
     }
     if kind.is_symlink() || kind.is_hard_link() {
         let target =

@@ -28,6 +28,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+pub mod devel;
 pub mod extract;
 pub mod fetch;
 pub mod libraries;
