@@ -538,6 +538,8 @@ const CRT_NEEDED: &[&str] = &[
     "crtendS.o",
 ];
 
+type SysrootFloor = (PathBuf, PathBuf, bool, Vec<String>);
+
 /// The floor directory for a sysroot: (dir, include dir, crt objects from the
 /// sysroot, what the sysroot lacks).
 fn sysroot_floor(
@@ -546,7 +548,7 @@ fn sysroot_floor(
     target: &Target,
     release: &Release,
     root: &Path,
-) -> Result<Option<(PathBuf, PathBuf, bool, Vec<String>)>> {
+) -> Result<Option<SysrootFloor>> {
     let devel = sysroot_devel(root);
     let crt_ok = CRT_NEEDED.iter().all(|o| devel.crt.iter().any(|c| c == o));
     let mut missing = Vec::new();
