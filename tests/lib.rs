@@ -12,6 +12,7 @@ mod check;
 mod cli;
 mod cross;
 mod env;
+mod floor;
 mod new;
 mod package;
 mod rcd;
