@@ -270,3 +270,113 @@ fn a_new_project_built_for_13_5_passes_check_for_13_5() {
     checked.success();
     assert_freebsd_executable(&bin, "13.5");
 }
+
+/// `bsdx sysroot extract` keeps what the floor needs besides the shared
+/// libraries: `usr/include/**`, the crt objects and `libc_nonshared.a`, at
+/// their own paths; relative links inside `usr/include` too, nothing that
+/// climbs out.
+#[test]
+fn sysroot_extract_keeps_headers_and_crt_objects() {
+    use std::io::Write;
+    let tmp = tempfile::tempdir().unwrap();
+    let libs = base_stubs(&tmp.path().join("libs"));
+    let mut b = tar::Builder::new(Vec::new());
+    let mut add = |path: &str, kind: tar::EntryType, data: &[u8], link: Option<&str>| {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(kind);
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        if let Some(l) = link {
+            h.set_link_name(l).unwrap();
+        }
+        b.append_data(&mut h, path, data).unwrap();
+    };
+    let kvm = std::fs::read(libs.join("libkvm.so.7")).unwrap();
+    add("./lib/libkvm.so.7", tar::EntryType::Regular, &kvm, None);
+    add("./usr/include/", tar::EntryType::Directory, b"", None);
+    add(
+        "./usr/include/stdio.h",
+        tar::EntryType::Regular,
+        b"/* stdio */\n",
+        None,
+    );
+    add(
+        "./usr/include/sys/param.h",
+        tar::EntryType::Regular,
+        b"#define __FreeBSD_version 1305000\n",
+        None,
+    );
+    add(
+        "./usr/include/alias.h",
+        tar::EntryType::Symlink,
+        b"",
+        Some("stdio.h"),
+    );
+    add(
+        "./usr/include/copy.h",
+        tar::EntryType::Link,
+        b"",
+        Some("./usr/include/stdio.h"),
+    );
+    add(
+        "./usr/include/evil",
+        tar::EntryType::Symlink,
+        b"",
+        Some("../../../etc"),
+    );
+    for o in [
+        "crt1.o",
+        "Scrt1.o",
+        "crti.o",
+        "crtn.o",
+        "crtbeginS.o",
+        "crtendS.o",
+        "libc_nonshared.a",
+    ] {
+        add(
+            &format!("./usr/lib/{o}"),
+            tar::EntryType::Regular,
+            o.as_bytes(),
+            None,
+        );
+    }
+    add(
+        "./usr/lib/libc.a",
+        tar::EntryType::Regular,
+        b"!<arch>\n",
+        None,
+    );
+    add(
+        "./usr/share/misc/x.h",
+        tar::EntryType::Regular,
+        b"no\n",
+        None,
+    );
+    let mut xz = xz2::write::XzEncoder::new(Vec::new(), 6);
+    xz.write_all(&b.into_inner().unwrap()).unwrap();
+    let archive = tmp.path().join("base.txz");
+    std::fs::write(&archive, xz.finish().unwrap()).unwrap();
+    let out = tmp.path().join("sysroot");
+    bsdx()
+        .args(["sysroot", "extract"])
+        .arg_path(&archive)
+        .args(["--out"])
+        .arg_path(&out)
+        .run()
+        .success()
+        .stderr_has("kept 9 headers and crt objects");
+    let read = |p: &str| std::fs::read_to_string(out.join(p)).unwrap();
+    assert_eq!(read("usr/include/stdio.h"), "/* stdio */\n");
+    assert_eq!(read("usr/include/alias.h"), "/* stdio */\n");
+    assert_eq!(read("usr/include/copy.h"), "/* stdio */\n");
+    assert!(read("usr/include/sys/param.h").contains("1305000"));
+    assert_eq!(read("usr/lib/Scrt1.o"), "Scrt1.o");
+    assert_eq!(read("usr/lib/libc_nonshared.a"), "libc_nonshared.a");
+    for absent in ["usr/include/evil", "usr/lib/libc.a", "usr/share"] {
+        assert!(
+            std::fs::symlink_metadata(out.join(absent)).is_err(),
+            "{absent}"
+        );
+    }
+    assert!(out.join("lib/libkvm.so.7").is_file());
+}
