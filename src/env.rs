@@ -279,7 +279,7 @@ pub fn compute(target: &Target, release: &Release, libs: &Libs, paths: &Paths) -
         });
     }
     if let Some(file) = &floor.libc_file {
-        if !floor.note.starts_with("ZIG_LIBC is already set") {
+        if current("ZIG_LIBC").is_none() {
             vars.push(Var {
                 name: "ZIG_LIBC".into(),
                 value: file.display().to_string(),
