@@ -678,6 +678,33 @@ mod tests {
     }
 
     #[test]
+    fn cflags_name_the_release_and_yours_is_kept() {
+        let mut f = Floor {
+            release: "13.5".into(),
+            freebsd_version: 1305000,
+            exact: true,
+            note: "n".into(),
+            libc_file: None,
+            headers: None,
+            crt_dir: None,
+            crt: None,
+        };
+        assert_eq!(f.cflags(), "", "nothing when bsdx does not aim the build");
+        f.libc_file = Some("/c/zig-libc.txt".into());
+        assert_eq!(
+            f.cflags(),
+            "-U__FreeBSD__ -D__FreeBSD__=13 -U__FreeBSD_version -D__FreeBSD_version=1305000"
+        );
+        yours(&mut f, "/mine");
+        assert!(!f.exact);
+        assert!(
+            f.note.starts_with("ZIG_LIBC is already set here (/mine)"),
+            "{}",
+            f.note
+        );
+    }
+
+    #[test]
     fn libc_file_layout() {
         let t = libc_file_text(Path::new("/i"), Path::new("/s"), Path::new("/c"));
         for line in [
