@@ -27,6 +27,8 @@ pub struct Built {
     pub binaries: Vec<PathBuf>,
     /// `bsdx check` of those binaries against `release`.
     pub check: crate::check::Report,
+    /// What the links and C compiles saw (`bsdx env`'s `floor`).
+    pub floor: crate::floor::Floor,
 }
 
 /// Build in `dir`, brand every binary and check it against `release` (with
@@ -41,6 +43,16 @@ pub fn build_checked(
     cargo_args: &[String],
     dir: &std::path::Path,
 ) -> Result<Built> {
+    eprintln!(
+        "bsdx: floor: FreeBSD {} ({}): {}",
+        env.floor.release,
+        if env.floor.exact {
+            "exact"
+        } else {
+            "approximate"
+        },
+        env.floor.note
+    );
     let binaries = execute_in(env, cargo_args, dir)?;
     for b in &binaries {
         crate::abitag::brand(b)?;
@@ -70,6 +82,7 @@ pub fn build_checked(
         release: env.release.clone(),
         binaries,
         check,
+        floor: env.floor.clone(),
     })
 }
 

@@ -17,12 +17,7 @@ use crate::toolchain::{self, StdSource};
 
 pub const SCHEMA: u32 = 1;
 
-/// Where the FreeBSD libraries the linker needs come from.
-#[derive(Debug, Clone)]
-pub enum Libs {
-    Stubs,
-    Sysroot(PathBuf),
-}
+pub use crate::model::libs::Libs;
 
 /// Where the build happens: the project and cargo's target directory. Both
 /// are remapped out of the output, so builds in different places match.
@@ -139,6 +134,9 @@ pub struct CrossEnv {
     /// The sysroot's release, as the sysroot itself says (with `--sysroot`).
     pub sysroot_release: Option<crate::sysroot::SysrootRelease>,
     pub zig: String,
+    /// The release the build aims at: what every link and C compile sees
+    /// (`ZIG_LIBC`), and whether that is exactly the release.
+    pub floor: crate::floor::Floor,
     pub vars: Vec<Var>,
 }
 
@@ -191,6 +189,10 @@ pub fn compute(target: &Target, release: &Release, libs: &Libs, paths: &Paths) -
         .collect();
     let abi_tag = abitag::object(&zig, target, release.freebsd_version)?;
     check_path(&abi_tag)?;
+    let mut floor = crate::floor::compute(&zig, target, release, libs)?;
+    if let Some(yours) = current("ZIG_LIBC") {
+        crate::floor::yours(&mut floor, &yours);
+    }
 
     let mut flags = vec!["-L".to_string(), format!("native={}", lib_dir.display())];
     for a in &link_args {
@@ -260,15 +262,33 @@ pub fn compute(target: &Target, release: &Release, libs: &Libs, paths: &Paths) -
     let cflags = maps
         .iter()
         .map(|(from, to)| format!("-ffile-prefix-map={}={to}", from.display()))
+        .chain(Some(floor.cflags()).filter(|f| !f.is_empty()))
         .collect::<Vec<_>>()
         .join(" ");
     let triple = target.triple.replace('-', "_");
+    let why = if floor.cflags().is_empty() {
+        "keep build-machine paths (project, target dir, $CARGO_HOME, Zig) out of C objects' debug info (cargo's trim-paths covers Rust only)"
+    } else {
+        "keep build-machine paths (project, target dir, $CARGO_HOME, Zig) out of C objects' debug info (cargo's trim-paths covers Rust only); __FreeBSD__/__FreeBSD_version say the release"
+    };
     for name in [format!("CFLAGS_{triple}"), format!("CXXFLAGS_{triple}")] {
         vars.push(Var {
             value: merge(current(&name), " ", &cflags),
-            why: "keep build-machine paths (project, target dir, $CARGO_HOME, Zig) out of C objects' debug info (cargo's trim-paths covers Rust only)".into(),
+            why: why.into(),
             name,
         });
+    }
+    if let Some(file) = &floor.libc_file {
+        if current("ZIG_LIBC").is_none() {
+            vars.push(Var {
+                name: "ZIG_LIBC".into(),
+                value: file.display().to_string(),
+                why: format!(
+                    "zig cc links and compiles against FreeBSD {}'s libc, not Zig's own: {}",
+                    release.release, floor.note
+                ),
+            });
+        }
     }
     if rust.differs_from_path {
         if current("RUSTC").is_none() {
@@ -341,6 +361,7 @@ pub fn compute(target: &Target, release: &Release, libs: &Libs, paths: &Paths) -
             Libs::Stubs => None,
         },
         zig: zig.display(),
+        floor,
         vars,
     })
 }
@@ -415,6 +436,16 @@ impl CrossEnv {
         if let Some(s) = &self.sysroot_release {
             out.push_str(&format!("# sysroot: {}\n", s.describe()));
         }
+        out.push_str(&format!(
+            "# floor: FreeBSD {} ({}): {}\n",
+            self.floor.release,
+            if self.floor.exact {
+                "exact"
+            } else {
+                "approximate"
+            },
+            self.floor.note
+        ));
         for v in &self.vars {
             out.push_str(&format!(
                 "# {}\nexport {}={}\n",

@@ -18,6 +18,7 @@ pub mod env;
 pub mod error;
 pub mod exit;
 pub mod findings;
+pub mod floor;
 pub mod model;
 pub mod new;
 pub mod output;

@@ -557,6 +557,11 @@ fn normalised_sh(sh: &str, json: &serde_json::Value) -> String {
         (s(&json["paths"]["project"]), "[PROJECT]"),
         (s(&json["lib_dir"]), "[LIB_DIR]"),
         (abi_tag.parent().unwrap().display().to_string(), "[ABI_TAG]"),
+        (
+            // null where the floor is not aimed (a sysroot without libc.so.7)
+            json["floor"]["libc_file"].as_str().unwrap_or("\u{0}").to_string(),
+            "[FLOOR]/zig-libc.txt",
+        ),
         (", std built from source".into(), ", [STD]"),
         (", prebuilt std".into(), ", [STD]"),
         ("no path remaps here: cargo's trim-paths remaps build-machine paths (CARGO_PROFILE_RELEASE_TRIM_PATHS)".into(), "[PATH REMAPS]"),

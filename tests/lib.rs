@@ -12,6 +12,7 @@ mod check;
 mod cli;
 mod cross;
 mod env;
+mod floor;
 mod layout;
 mod new;
 mod package;

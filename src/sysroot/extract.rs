@@ -34,6 +34,7 @@ pub fn extract(
     let sha256 = archive::extract(base_txz, source, "a FreeBSD base.txz", &mut |mut m| {
         member(&mut m, &lib_dir, &mut members)
     })?;
+    super::devel::finish(staging.path(), &members.devel)?;
     if let Some(expected) = expect.filter(|e| *e != sha256) {
         return Err(SysrootError::Mismatch {
             url: source.to_string(),
@@ -65,6 +66,13 @@ pub fn extract(
         .context("cannot write the sysroot marker")?;
     cache::publish(staging, out)?;
     summarize(&marker, source, out);
+    if members.devel.files > 0 {
+        eprintln!(
+            "bsdx: kept {} headers and crt objects ({}) for builds aimed at the release (usr/include, usr/lib/crt*.o, libc_nonshared.a)",
+            members.devel.files,
+            HumanBytes(members.devel.bytes)
+        );
+    }
     Ok(marker)
 }
 
@@ -102,11 +110,17 @@ struct Members {
     /// Symlink (or hard link) among the libraries: archive path -> the
     /// archive path it names.
     links: BTreeMap<String, String>,
+    /// Headers and crt objects kept for the floor (`super::devel`).
+    devel: super::devel::Devel,
 }
 
 /// The selector: keep the shared libraries of `lib/` and `usr/lib/`
 /// (written flat into `lib_dir`) and remember the links among them.
 fn member(m: &mut archive::Member<'_>, lib_dir: &Path, members: &mut Members) -> Result<(), Stop> {
+    if let Some(rel) = super::devel::wanted(&m.path) {
+        let root = lib_dir.parent().unwrap_or(lib_dir);
+        return super::devel::member(m, &rel, root, &mut members.devel);
+    }
     let among_libraries = library_name(&m.path).is_some();
     match &m.kind {
         Kind::Symlink { resolved, .. } if among_libraries => {

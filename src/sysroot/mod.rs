@@ -18,6 +18,9 @@
 //!   the whole archive (the error names the member). Only regular files
 //!   bsdx creates itself (`O_EXCL`, in a fresh staging directory) and links
 //!   it makes between them are written, so nothing is written through a link.
+//! * [`devel`]: what extraction keeps besides the libraries, for the floor
+//!   (`ZIG_LIBC`, [`crate::floor`]): `usr/include/**`, the crt objects and
+//!   `libc_nonshared.a`, at their own paths.
 //! * [`link_dir`]: the directory handed to the linker for `--sysroot DIR`.
 //! * [`release`]: which release a sysroot is, and refusing a mismatch.
 //! * [`libraries`]: the ABI (sonames, symbols) of a sysroot's libraries,
@@ -28,6 +31,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+pub mod devel;
 pub mod extract;
 pub mod fetch;
 pub mod libraries;
