@@ -83,6 +83,27 @@ fn package(proj: &Path, bin: &Path, out: &Path, extra: &[&str]) -> Run {
         .run()
 }
 
+/// `-rwxr-xr-x` → `0755` (bsdtar's listing as pkg's `perm`).
+fn mode_of(ls: &str) -> String {
+    let bits: u32 = ls[1..]
+        .chars()
+        .enumerate()
+        .map(|(i, c)| if c == '-' { 0 } else { 1 << (8 - i) })
+        .sum();
+    format!("{bits:04o}")
+}
+
+/// An ELF file's DT_NEEDED, sorted, once each (read with goblin).
+fn needed(bin: &Path) -> Vec<String> {
+    let data = std::fs::read(bin).unwrap();
+    let elf = goblin::elf::Elf::parse(&data).unwrap();
+    let mut v: Vec<String> = elf.libraries.iter().map(|l| l.to_string()).collect();
+    v.sort();
+    v.dedup();
+    assert!(!v.is_empty(), "the fixture is dynamically linked");
+    v
+}
+
 fn files_in(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(dir)
         .map(|d| {
@@ -188,6 +209,7 @@ fn a_package_reads_back_with_bsdtar_as_pkg_create_would_write_it() {
         "\"desc\":",
         "\"users\":",
         "\"groups\":",
+        "\"shlibs_required\":",
         "\"annotations\":",
         "\"files\":",
         "\"directories\":",
@@ -219,8 +241,13 @@ fn a_package_reads_back_with_bsdtar_as_pkg_create_would_write_it() {
     // The fixture only needs libc symbols every 14.x has: the floor is 14.2.
     assert_eq!(m["annotations"]["FreeBSD_version"], "1402000");
     assert_eq!(r["floor_release"], "14.2");
+    // Every file in pkg ≥ 2.4's per-file form (libpkg/pkg_manifest.c
+    // `pkg_emit_object`): exactly sum, uname, gname, perm, mtime, in that
+    // order, each equal to the archive member bsdtar lists.
     let mut flat = 0;
-    for (path, sum) in m["files"].as_object().unwrap() {
+    let files = m["files"].as_object().unwrap();
+    assert_eq!(files.len(), 5, "{raw}");
+    for (path, attrs) in files {
         let data = std::fs::read(extracted.join(path.trim_start_matches('/'))).unwrap();
         flat += data.len() as u64;
         let hex: String = {
@@ -230,13 +257,60 @@ fn a_package_reads_back_with_bsdtar_as_pkg_create_would_write_it() {
                 .map(|b| format!("{b:02x}"))
                 .collect()
         };
-        assert_eq!(sum.as_str().unwrap(), format!("1${hex}"), "{path}");
+        let keys: Vec<&str> = attrs
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(|k| k.as_str())
+            .collect();
+        let mut sorted = ["gname", "mtime", "perm", "sum", "uname"];
+        sorted.sort();
+        assert_eq!(keys, sorted, "{path}: {attrs}");
+        let entry = format!(
+            "\"{path}\":{{\"sum\":\"1${hex}\",\"uname\":\"{}\",\"gname\":\"{}\",\"perm\":\"{}\",\"mtime\":946684800}}",
+            perms[path.as_str()].1,
+            perms[path.as_str()].2,
+            mode_of(perms[path.as_str()].0),
+        );
+        assert!(raw.contains(&entry), "{entry} not in {raw}");
     }
+    assert_eq!(
+        files["/usr/local/bin/hello-svc"],
+        serde_json::json!({"sum": files["/usr/local/bin/hello-svc"]["sum"], "uname": "root", "gname": "wheel", "perm": "0755", "mtime": 946684800})
+    );
+    assert_eq!(
+        files["/usr/local/etc/hello_svc/hello.conf.sample"]["gname"],
+        "hello_svc"
+    );
+    assert_eq!(
+        files["/usr/local/etc/hello_svc/hello_svc.env.sample"]["perm"],
+        "0600"
+    );
     assert_eq!(m["flatsize"].as_u64(), Some(flat));
     assert_eq!(
         m["directories"],
-        serde_json::json!({"/usr/local/etc/hello_svc": "y", "/var/db/hello_svc": "y"})
+        serde_json::json!({
+            "/usr/local/etc/hello_svc": {"uname": "root", "gname": "wheel", "perm": "0755"},
+            "/var/db/hello_svc": {"uname": "hello_svc", "gname": "hello_svc", "perm": "0750"},
+        })
     );
+    assert!(
+        raw.contains(
+            r#""/var/db/hello_svc":{"uname":"hello_svc","gname":"hello_svc","perm":"0750"}"#
+        ),
+        "{raw}"
+    );
+    // shlibs_required: the binary's DT_NEEDED, as pkg create records it.
+    assert_eq!(
+        m["shlibs_required"],
+        serde_json::json!(needed(&bin)),
+        "{raw}"
+    );
+    assert!(m["shlibs_required"]
+        .as_array()
+        .unwrap()
+        .contains(&serde_json::json!("libc.so.7")));
+    assert_eq!(r["shlibs_required"], m["shlibs_required"]);
     let compact: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(extracted.join("+COMPACT_MANIFEST")).unwrap(),
     )
@@ -413,9 +487,7 @@ fn bad_input_gets_a_clear_error_and_leaves_nothing_behind() {
     let bin = fixture();
     let out = tmp.path().join("out");
     std::fs::create_dir_all(&out).unwrap();
-    let plain = "[package]\nname = \"plain\"\nversion = \"0.1.0\"\n";
     let cases: &[(&str, String, &str)] = &[
-        ("no-service", plain.to_string(), "no service declared"),
         (
             "dash",
             MANIFEST.replace("args = [", "name = \"hello-svc\"\nargs = ["),
@@ -446,11 +518,7 @@ fn bad_input_gets_a_clear_error_and_leaves_nothing_behind() {
         let proj = project(&tmp.path().join(slot), toml);
         let run = package(&proj, &bin, &out, &[]).failure(1);
         assert!(run.stderr().contains(needle), "{slot}: {}", run.stderr());
-        assert!(
-            run.stderr().contains("fix:") || *slot != "no-service",
-            "{slot}: {}",
-            run.stderr()
-        );
+        assert!(run.stderr().contains("fix:"), "{slot}: {}", run.stderr());
         assert_eq!(
             files_in(&out),
             Vec::<String>::new(),
