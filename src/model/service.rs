@@ -593,16 +593,17 @@ pub fn resolve_assets(v: Option<&toml::Value>, manifest: &str) -> Result<Vec<Ass
             ));
         }
         let mode_text = mode.unwrap_or_else(|| "644".into());
-        let mode =
-            match u32::from_str_radix(&mode_text, 8) {
-                Ok(m) if !mode_text.is_empty() && mode_text.len() <= 5 && m <= 0o7777 => m,
-                _ => return Err(bad(
+        let mode = match u32::from_str_radix(&mode_text, 8) {
+            Ok(m) if !mode_text.is_empty() && mode_text.len() <= 5 && m <= 0o7777 => m,
+            _ => {
+                return Err(bad(
                     key,
                     format!(
                         "mode `{mode_text}` is not an octal file mode such as \"644\" or \"0755\""
                     ),
-                )),
-            };
+                ))
+            }
+        };
         let user = user.unwrap_or_else(|| "root".into());
         let group = group.unwrap_or_else(|| "wheel".into());
         for (kind, n) in [("user", &user), ("group", &group)] {
@@ -817,5 +818,116 @@ mod tests {
     fn versions_for_pkg() {
         assert_eq!(pkg_version("1.2.3"), "1.2.3");
         assert_eq!(pkg_version("1.0.0-rc.1+abc"), "1.0.0.rc.1");
+    }
+
+    fn toml_value(s: &str) -> toml::Value {
+        s.parse::<toml::Table>().unwrap().remove("v").unwrap()
+    }
+
+    #[test]
+    fn assets_in_both_shapes_with_defaults() {
+        let v = toml_value(
+            r#"v = [["README.md", "/usr/local/share/doc/t/", "644"], { source = "d/x.db", dest = "/usr/local/share/t/x.db", mode = "0640", group = "www" }, { source = "a", dest = "/usr/local/share/t/a" }]"#,
+        );
+        let a = resolve_assets(Some(&v), "Cargo.toml").unwrap();
+        assert_eq!(a[0].dest, "/usr/local/share/doc/t/README.md");
+        assert_eq!(
+            (a[0].mode, a[0].user.as_str(), a[0].group.as_str()),
+            (0o644, "root", "wheel")
+        );
+        assert_eq!((a[1].mode, a[1].group.as_str()), (0o640, "www"));
+        assert_eq!(a[2].mode, 0o644);
+        assert!(resolve_assets(None, "Cargo.toml").unwrap().is_empty());
+    }
+
+    #[test]
+    fn bad_assets_and_deps_name_the_key_and_the_fix() {
+        let cases = [
+            (r#"v = "README.md""#, "`assets`: is a string"),
+            (r#"v = [["a", "/x"]]"#, "`assets[0]`: has 2 elements"),
+            (
+                r#"v = [["a", "usr/local/x", "644"]]"#,
+                "must be an absolute path",
+            ),
+            (
+                r#"v = [["a", "/usr/local/../etc/x", "644"]]"#,
+                "without `..`",
+            ),
+            (
+                r#"v = [["../a", "/usr/local/x", "644"]]"#,
+                "inside the project",
+            ),
+            (
+                r#"v = [["a", "/usr/local/x", "9z"]]"#,
+                "is not an octal file mode",
+            ),
+            (
+                r#"v = [["a", "/usr/local/x", 644]]"#,
+                "its mode is a integer",
+            ),
+            (
+                r#"v = [{ source = "a", dest = "/x", owner = "me" }]"#,
+                "unknown key `owner`",
+            ),
+            (
+                r#"v = [["a", "/x", "644"], ["b", "/x", "644"]]"#,
+                "`assets[1]`: dest /x is also assets[0]'s",
+            ),
+            (
+                r#"v = [{ source = "a", dest = "/x", user = "My-User" }]"#,
+                "user",
+            ),
+        ];
+        for (t, needle) in cases {
+            let e = resolve_assets(Some(&toml_value(t)), "Cargo.toml")
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(needle), "{t}: {e}");
+            assert!(
+                e.starts_with("[package.metadata.bsdx.package] in Cargo.toml: `assets"),
+                "{e}"
+            );
+            assert!(e.contains("\n  fix: write each entry as"), "{e}");
+        }
+        let ok = toml_value(
+            r#"v = { ca_root_nss = { origin = "security/ca_root_nss", version = "3.108" }, "py311-x" = { origin = "devel/py-x@py311", version = "1.0_1,1" } }"#,
+        );
+        let d = resolve_deps(Some(&ok), "Cargo.toml").unwrap();
+        assert_eq!(d["ca_root_nss"].origin, "security/ca_root_nss");
+        assert_eq!(d["py311-x"].version, "1.0_1,1");
+        let cases = [
+            (r#"v = ["ca_root_nss"]"#, "`deps`: is a array"),
+            (
+                r#"v = { ca_root_nss = "security/ca_root_nss" }"#,
+                "`deps.ca_root_nss`: is a string",
+            ),
+            (
+                r#"v = { ca_root_nss = { version = "1" } }"#,
+                "origin `` is not a port's origin",
+            ),
+            (
+                r#"v = { ca_root_nss = { origin = "ca_root_nss", version = "1" } }"#,
+                "CATEGORY/PORT",
+            ),
+            (
+                r#"v = { ca_root_nss = { origin = "security/ca_root_nss" } }"#,
+                "version `` is missing",
+            ),
+            (
+                r#"v = { "a b" = { origin = "x/y", version = "1" } }"#,
+                "is not a package name",
+            ),
+            (
+                r#"v = { x = { origin = "x/y", version = "1", flavor = "z" } }"#,
+                "unknown key `flavor`",
+            ),
+        ];
+        for (t, needle) in cases {
+            let e = resolve_deps(Some(&toml_value(t)), "Cargo.toml")
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(needle), "{t}: {e}");
+            assert!(e.contains("\n  fix: write deps = {"), "{e}");
+        }
     }
 }

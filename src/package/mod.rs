@@ -191,11 +191,11 @@ pub struct Output {
     pub force: bool,
 }
 
-/// Refuse a bad declaration found while packaging: [`exit::USAGE`], with
-/// the key and the fix.
+/// Refuse a bad declaration found while packaging ([`exit::FAILURE`], as
+/// every bad declaration), with the key and the fix.
 fn refused(project: &PackageProject, key: &str, message: String, fix: &str) -> anyhow::Error {
     Exit {
-        code: exit::USAGE,
+        code: exit::FAILURE,
         message: format!(
             "[package.metadata.bsdx.package] in {}: `{key}`: {message}; nothing was written\n  fix: {fix}",
             project.manifest.display()
@@ -284,7 +284,7 @@ pub fn from_binary(
                 let bins = project.binaries();
                 if !bins.contains(&name) {
                     return Err(Exit {
-                        code: exit::USAGE,
+                        code: exit::FAILURE,
                         message: format!(
                             "{} is not one of the crate's binaries ({}): the package installs each as /usr/local/bin/<its [[bin]] name>; nothing was written\n  fix: pass the binary cargo built for one of them (target/<triple>/release/{})",
                             binary.display(),
@@ -622,6 +622,13 @@ pub fn for_repro(
         compression: Compression::Zstd,
         force: true,
     };
-    let p = from_binary(&project, std::slice::from_ref(bin), target, release, sysroot, &out)?;
+    let p = from_binary(
+        &project,
+        std::slice::from_ref(bin),
+        target,
+        release,
+        sysroot,
+        &out,
+    )?;
     Ok(Some(p.path))
 }
