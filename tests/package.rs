@@ -1006,3 +1006,33 @@ fn bad_package_declarations_are_refused_naming_the_key_and_the_fix() {
         );
     }
 }
+
+/// `bsdx new t --template sysinfo` declares no service: it packages as a
+/// tool, its binary `t` in /usr/local/bin (the fixture stands in for the
+/// real cross build, which the full tier runs above).
+#[test]
+fn the_sysinfo_template_packages_as_a_tool() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dest = tmp.path().join("t");
+    bsdx()
+        .args(["new", "t", "--template", "sysinfo", "--path"])
+        .arg_path(&dest)
+        .run()
+        .success();
+    let bin = tmp.path().join("bin/t");
+    std::fs::create_dir_all(bin.parent().unwrap()).unwrap();
+    std::fs::copy(fixture(), &bin).unwrap();
+    let out = tmp.path().join("out");
+    let r = package(&dest, &bin, &out, &[]).success().json();
+    assert_eq!(r["name"], "t");
+    assert_eq!(r["version"], "0.1.0");
+    let paths: Vec<&str> = r["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths, ["/usr/local/bin/t"]);
+    assert_eq!(r["files"][0]["mode"], "0755");
+    assert_eq!(files_in(&out), ["t-0.1.0.pkg"]);
+}

@@ -581,7 +581,7 @@ fn manifest(
     m.messages.push(manifest::Message {
         kind: "remove",
         text: format!(
-            "{n} was removed. Kept: {data} (its data){users}, and configuration files in {etc} that differ from their samples.",
+            "{n} was removed. Kept: {data} if it holds data (pkg removes it when empty){users}, and configuration files in {etc} that differ from their samples.",
             n = s.name,
             data = s.data_dir,
             etc = s.config_dir,
