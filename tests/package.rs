@@ -712,6 +712,14 @@ fn an_old_form_package_still_inspects() {
     package(&proj, &fixture(), &out, &[]).success();
     let mut b = tar::Builder::new(Vec::new());
     for (path, mut h, mut data) in members(&out.join("hello-svc-1.2.0.rc.1.pkg")) {
+        if path == "+COMPACT_MANIFEST" {
+            let mut m: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_slice(&data).unwrap();
+            m.remove("shlibs_required").unwrap();
+            data = serde_json::to_vec(&m).unwrap();
+            h.set_size(data.len() as u64);
+            h.set_cksum();
+        }
         if path == "+MANIFEST" {
             let mut m: serde_json::Map<String, serde_json::Value> =
                 serde_json::from_slice(&data).unwrap();
@@ -729,6 +737,7 @@ fn an_old_form_package_still_inspects() {
             let dirs = old(&m["directories"], &|_| "y".into());
             m.insert("files".into(), files);
             m.insert("directories".into(), dirs);
+            m.remove("shlibs_required").unwrap();
             data = serde_json::to_vec(&m).unwrap();
             assert!(String::from_utf8_lossy(&data).contains("\"/var/db/hello_svc\":\"y\""));
             h.set_size(data.len() as u64);
@@ -755,7 +764,18 @@ fn an_old_form_package_still_inspects() {
         .iter()
         .map(|p| (p["level"].as_str().unwrap(), p["code"].as_str().unwrap()))
         .collect();
-    assert_eq!(codes, [("info", "manifest-form")], "{i:#}");
+    assert_eq!(
+        codes,
+        [("info", "manifest-form"), ("info", "shlibs")],
+        "{i:#}"
+    );
+    assert!(
+        i["problems"][1]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("shlibs_required lacks libc.so.7"),
+        "{i:#}"
+    );
 
     // And a per-file record that disagrees with the archive is an error.
     let mut b = tar::Builder::new(Vec::new());
@@ -918,6 +938,17 @@ fn a_tool_without_a_service_packages_its_binary_assets_and_deps() {
         .json();
     assert_eq!(i["problems"], serde_json::json!([]), "{i:#}");
     assert_eq!(i["verified"], 3);
+    let text = bsdx()
+        .args(["package", "--inspect"])
+        .arg_path(&pkg)
+        .run()
+        .success()
+        .stdout();
+    assert!(
+        text.contains("  deps: ca_root_nss (security/ca_root_nss 3.108)\n")
+            && text.contains("  shlibs_required: libc.so.7"),
+        "{text}"
+    );
 
     // The version is Cargo's: bump it, package the same binary again.
     std::fs::write(proj.join("Cargo.toml"), TOOL.replace("0.3.0", "0.3.1")).unwrap();

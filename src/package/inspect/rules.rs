@@ -27,6 +27,7 @@ pub(super) const RULES: &[Rule] = &[
     unlisted,
     directories,
     attributes,
+    shlibs,
     flatsize,
 ];
 
@@ -314,6 +315,53 @@ fn attributes(p: &Package) -> Vec<Problem> {
         ));
     }
     out
+}
+
+/// `shlibs_required` names every library the package's ELF files need
+/// (`DT_NEEDED`, less what it provides or lists in `shlibs_required_ignore`),
+/// as `pkg create` records them: pkg cannot refuse or warn about a missing
+/// library it is not told of.
+fn shlibs(p: &Package) -> Vec<Problem> {
+    let files: Vec<crate::package::archive::Member> = p
+        .contents
+        .iter()
+        .filter(|(path, _)| !path.starts_with('+'))
+        .map(|(path, data)| crate::package::archive::Member {
+            path: path.clone(),
+            data: Some(data.clone()),
+            mode: 0,
+            uname: String::new(),
+            gname: String::new(),
+        })
+        .collect();
+    let (needed, _) = crate::package::shlibs(&files);
+    let listed = |k: &str| -> Vec<String> {
+        p.manifest
+            .get(k)
+            .and_then(|v| v.as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| s.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let (req, ignored) = (listed("shlibs_required"), listed("shlibs_required_ignore"));
+    let missing: Vec<String> = needed
+        .into_iter()
+        .filter(|n| !req.contains(n) && !ignored.contains(n))
+        .collect();
+    if missing.is_empty() {
+        return vec![];
+    }
+    vec![problem(
+        Level::Info,
+        "shlibs",
+        format!(
+            "shlibs_required lacks {}, which the ELF files need (DT_NEEDED): pkg cannot refuse the package on a host without them, nor say they are missing",
+            missing.join(", ")
+        ),
+    )]
 }
 
 /// `flatsize` is the listed files' total size.
