@@ -8,7 +8,12 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use crate::model::service::{Crate, DeclError, PackageDecl, PackageInfo, Service, ServiceDecl};
+use std::collections::BTreeMap;
+
+use crate::model::service::{
+    resolve_assets, resolve_deps, Asset, Crate, DeclError, DepDecl, PackageDecl, PackageInfo,
+    Service, ServiceDecl,
+};
 
 /// A Cargo project with a declared service.
 #[derive(Debug, Clone)]
@@ -31,6 +36,32 @@ fn str_field(
             workspace(key).and_then(|v| v.as_str().map(str::to_string))
         }
         _ => None,
+    }
+}
+
+/// A Cargo project as `bsdx package` packages it: a service when it
+/// declares one, else a tool (its binaries in `/usr/local/bin`), with the
+/// extra files and run-time dependencies of `[package.metadata.bsdx.package]`.
+#[derive(Debug, Clone)]
+pub struct PackageProject {
+    pub dir: PathBuf,
+    pub manifest: PathBuf,
+    pub krate: Crate,
+    pub service: Option<Service>,
+    pub package: PackageInfo,
+    pub assets: Vec<Asset>,
+    pub deps: BTreeMap<String, DepDecl>,
+}
+
+impl PackageProject {
+    /// The binaries the package installs: the service's, else every
+    /// `[[bin]]` of the crate (the crate's name when it lists none).
+    pub fn binaries(&self) -> Vec<String> {
+        match &self.service {
+            Some(s) => vec![s.binary.clone()],
+            None if self.krate.bins.is_empty() => vec![self.krate.name.clone()],
+            None => self.krate.bins.clone(),
+        }
     }
 }
 
@@ -67,6 +98,25 @@ pub fn declares_service(dir: &Path) -> bool {
 
 /// Read the project at `dir` (its Cargo.toml) and resolve its service.
 pub fn load(dir: &Path) -> Result<Project> {
+    let p = load_package(dir)?;
+    let Some(service) = p.service else {
+        return Err(DeclError::NoService {
+            manifest: p.manifest.display().to_string(),
+        }
+        .into());
+    };
+    Ok(Project {
+        dir: p.dir,
+        manifest: p.manifest,
+        krate: p.krate,
+        service,
+        package: p.package,
+    })
+}
+
+/// Read the project at `dir` for `bsdx package`: its service if it
+/// declares one, its package declaration (assets, deps) checked.
+pub fn load_package(dir: &Path) -> Result<PackageProject> {
     let manifest = dir.join("Cargo.toml");
     let text = std::fs::read_to_string(&manifest).map_err(|e| {
         anyhow::anyhow!(
@@ -126,19 +176,32 @@ pub fn load(dir: &Path) -> Result<Project> {
         manifest: shown.clone(),
         message: format!("{what}: {}", e.message()),
     };
-    let decl: ServiceDecl = match bsdx.and_then(|b| b.get("service")) {
-        None => return Err(DeclError::NoService { manifest: shown }.into()),
-        Some(v) => v.clone().try_into().map_err(|e| invalid(e, "service"))?,
+    let decl: Option<ServiceDecl> = match bsdx.and_then(|b| b.get("service")) {
+        None => None,
+        Some(v) => Some(v.clone().try_into().map_err(|e| invalid(e, "service"))?),
     };
     let pdecl: PackageDecl = match bsdx.and_then(|b| b.get("package")) {
         None => PackageDecl::default(),
         Some(v) => v
             .clone()
             .try_into()
-            .map_err(|e| invalid(e, "[package.metadata.bsdx.package]"))?,
+            .map_err(|e: toml::de::Error| DeclError::InvalidPackage {
+                manifest: shown.clone(),
+                key: e
+                    .message()
+                    .split('`')
+                    .nth(1)
+                    .unwrap_or("package")
+                    .to_string(),
+                message: e.message().to_string(),
+                fix: "use the keys origin, comment, maintainer, www, assets, deps (the README's \"Deploying to FreeBSD: bsdx package\" shows each)".into(),
+            })?,
     };
-    let service = Service::resolve(&krate, &decl, &shown)?;
-    for c in &service.config {
+    let service = match &decl {
+        Some(d) => Some(Service::resolve(&krate, d, &shown)?),
+        None => None,
+    };
+    for c in service.iter().flat_map(|s| &s.config) {
         anyhow::ensure!(
             dir.join(&c.source).is_file(),
             "{shown}: config source {} does not exist in {}\n  fix: create it, or correct `source`",
@@ -146,12 +209,16 @@ pub fn load(dir: &Path) -> Result<Project> {
             dir.display()
         );
     }
-    let info = PackageInfo::resolve(&krate, &pdecl, &service);
-    Ok(Project {
+    let assets = resolve_assets(pdecl.assets.as_ref(), &shown)?;
+    let deps = resolve_deps(pdecl.deps.as_ref(), &shown)?;
+    let info = PackageInfo::resolve(&krate, &pdecl, service.as_ref());
+    Ok(PackageProject {
         dir: dir.to_path_buf(),
         manifest,
         krate,
         service,
         package: info,
+        assets,
+        deps,
     })
 }

@@ -83,6 +83,27 @@ fn package(proj: &Path, bin: &Path, out: &Path, extra: &[&str]) -> Run {
         .run()
 }
 
+/// `-rwxr-xr-x` → `0755` (bsdtar's listing as pkg's `perm`).
+fn mode_of(ls: &str) -> String {
+    let bits: u32 = ls[1..]
+        .chars()
+        .enumerate()
+        .map(|(i, c)| if c == '-' { 0 } else { 1 << (8 - i) })
+        .sum();
+    format!("{bits:04o}")
+}
+
+/// An ELF file's DT_NEEDED, sorted, once each (read with goblin).
+fn needed(bin: &Path) -> Vec<String> {
+    let data = std::fs::read(bin).unwrap();
+    let elf = goblin::elf::Elf::parse(&data).unwrap();
+    let mut v: Vec<String> = elf.libraries.iter().map(|l| l.to_string()).collect();
+    v.sort();
+    v.dedup();
+    assert!(!v.is_empty(), "the fixture is dynamically linked");
+    v
+}
+
 fn files_in(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(dir)
         .map(|d| {
@@ -188,6 +209,7 @@ fn a_package_reads_back_with_bsdtar_as_pkg_create_would_write_it() {
         "\"desc\":",
         "\"users\":",
         "\"groups\":",
+        "\"shlibs_required\":",
         "\"annotations\":",
         "\"files\":",
         "\"directories\":",
@@ -219,8 +241,13 @@ fn a_package_reads_back_with_bsdtar_as_pkg_create_would_write_it() {
     // The fixture only needs libc symbols every 14.x has: the floor is 14.2.
     assert_eq!(m["annotations"]["FreeBSD_version"], "1402000");
     assert_eq!(r["floor_release"], "14.2");
+    // Every file in pkg ≥ 2.4's per-file form (libpkg/pkg_manifest.c
+    // `pkg_emit_object`): exactly sum, uname, gname, perm, mtime, in that
+    // order, each equal to the archive member bsdtar lists.
     let mut flat = 0;
-    for (path, sum) in m["files"].as_object().unwrap() {
+    let files = m["files"].as_object().unwrap();
+    assert_eq!(files.len(), 5, "{raw}");
+    for (path, attrs) in files {
         let data = std::fs::read(extracted.join(path.trim_start_matches('/'))).unwrap();
         flat += data.len() as u64;
         let hex: String = {
@@ -230,13 +257,60 @@ fn a_package_reads_back_with_bsdtar_as_pkg_create_would_write_it() {
                 .map(|b| format!("{b:02x}"))
                 .collect()
         };
-        assert_eq!(sum.as_str().unwrap(), format!("1${hex}"), "{path}");
+        let keys: Vec<&str> = attrs
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(|k| k.as_str())
+            .collect();
+        let mut sorted = ["gname", "mtime", "perm", "sum", "uname"];
+        sorted.sort();
+        assert_eq!(keys, sorted, "{path}: {attrs}");
+        let entry = format!(
+            "\"{path}\":{{\"sum\":\"1${hex}\",\"uname\":\"{}\",\"gname\":\"{}\",\"perm\":\"{}\",\"mtime\":946684800}}",
+            perms[path.as_str()].1,
+            perms[path.as_str()].2,
+            mode_of(perms[path.as_str()].0),
+        );
+        assert!(raw.contains(&entry), "{entry} not in {raw}");
     }
+    assert_eq!(
+        files["/usr/local/bin/hello-svc"],
+        serde_json::json!({"sum": files["/usr/local/bin/hello-svc"]["sum"], "uname": "root", "gname": "wheel", "perm": "0755", "mtime": 946684800})
+    );
+    assert_eq!(
+        files["/usr/local/etc/hello_svc/hello.conf.sample"]["gname"],
+        "hello_svc"
+    );
+    assert_eq!(
+        files["/usr/local/etc/hello_svc/hello_svc.env.sample"]["perm"],
+        "0600"
+    );
     assert_eq!(m["flatsize"].as_u64(), Some(flat));
     assert_eq!(
         m["directories"],
-        serde_json::json!({"/usr/local/etc/hello_svc": "y", "/var/db/hello_svc": "y"})
+        serde_json::json!({
+            "/usr/local/etc/hello_svc": {"uname": "root", "gname": "wheel", "perm": "0755"},
+            "/var/db/hello_svc": {"uname": "hello_svc", "gname": "hello_svc", "perm": "0750"},
+        })
     );
+    assert!(
+        raw.contains(
+            r#""/var/db/hello_svc":{"uname":"hello_svc","gname":"hello_svc","perm":"0750"}"#
+        ),
+        "{raw}"
+    );
+    // shlibs_required: the binary's DT_NEEDED, as pkg create records it.
+    assert_eq!(
+        m["shlibs_required"],
+        serde_json::json!(needed(&bin)),
+        "{raw}"
+    );
+    assert!(m["shlibs_required"]
+        .as_array()
+        .unwrap()
+        .contains(&serde_json::json!("libc.so.7")));
+    assert_eq!(r["shlibs_required"], m["shlibs_required"]);
     let compact: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(extracted.join("+COMPACT_MANIFEST")).unwrap(),
     )
@@ -413,9 +487,7 @@ fn bad_input_gets_a_clear_error_and_leaves_nothing_behind() {
     let bin = fixture();
     let out = tmp.path().join("out");
     std::fs::create_dir_all(&out).unwrap();
-    let plain = "[package]\nname = \"plain\"\nversion = \"0.1.0\"\n";
     let cases: &[(&str, String, &str)] = &[
-        ("no-service", plain.to_string(), "no service declared"),
         (
             "dash",
             MANIFEST.replace("args = [", "name = \"hello-svc\"\nargs = ["),
@@ -446,11 +518,7 @@ fn bad_input_gets_a_clear_error_and_leaves_nothing_behind() {
         let proj = project(&tmp.path().join(slot), toml);
         let run = package(&proj, &bin, &out, &[]).failure(1);
         assert!(run.stderr().contains(needle), "{slot}: {}", run.stderr());
-        assert!(
-            run.stderr().contains("fix:") || *slot != "no-service",
-            "{slot}: {}",
-            run.stderr()
-        );
+        assert!(run.stderr().contains("fix:"), "{slot}: {}", run.stderr());
         assert_eq!(
             files_in(&out),
             Vec::<String>::new(),
@@ -604,4 +672,398 @@ fn bsdx_package_builds_checks_and_packages_a_real_project() {
         "pkgprobe package: {} bytes, sha256 {}",
         r["size"], r["sha256"]
     );
+}
+
+/// The members of a package (any compression), in order: path, header,
+/// data.
+fn members(pkg: &Path) -> Vec<(String, tar::Header, Vec<u8>)> {
+    let raw = std::fs::read(pkg).unwrap();
+    let mut tar = Vec::new();
+    std::io::Read::read_to_end(
+        &mut zstd::stream::Decoder::new(raw.as_slice()).unwrap(),
+        &mut tar,
+    )
+    .unwrap();
+    let mut a = tar::Archive::new(tar.as_slice());
+    a.entries()
+        .unwrap()
+        .map(|e| {
+            let mut e = e.unwrap();
+            let h = e.header().clone();
+            let mut data = Vec::new();
+            std::io::Read::read_to_end(&mut e, &mut data).unwrap();
+            (
+                String::from_utf8_lossy(&e.path_bytes()).into_owned(),
+                h,
+                data,
+            )
+        })
+        .collect()
+}
+
+/// A package bsdx wrote before the per-file form (pkg's pre-2.4 manifest:
+/// `"path": "1$…"`, `"dir": "y"`) still reads back with `--inspect`: its
+/// sums are verified, and the missing owners and modes are said once.
+#[test]
+fn an_old_form_package_still_inspects() {
+    let tmp = tempfile::tempdir().unwrap();
+    let proj = project(&tmp.path().join("proj"), MANIFEST);
+    let out = tmp.path().join("out");
+    package(&proj, &fixture(), &out, &[]).success();
+    let mut b = tar::Builder::new(Vec::new());
+    for (path, mut h, mut data) in members(&out.join("hello-svc-1.2.0.rc.1.pkg")) {
+        if path == "+COMPACT_MANIFEST" {
+            let mut m: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_slice(&data).unwrap();
+            m.remove("shlibs_required").unwrap();
+            data = serde_json::to_vec(&m).unwrap();
+            h.set_size(data.len() as u64);
+            h.set_cksum();
+        }
+        if path == "+MANIFEST" {
+            let mut m: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_slice(&data).unwrap();
+            let old = |v: &serde_json::Value,
+                       f: &dyn Fn(&serde_json::Value) -> serde_json::Value| {
+                serde_json::Value::Object(
+                    v.as_object()
+                        .unwrap()
+                        .iter()
+                        .map(|(k, v)| (k.clone(), f(v)))
+                        .collect(),
+                )
+            };
+            let files = old(&m["files"], &|v| v["sum"].clone());
+            let dirs = old(&m["directories"], &|_| "y".into());
+            m.insert("files".into(), files);
+            m.insert("directories".into(), dirs);
+            m.remove("shlibs_required").unwrap();
+            data = serde_json::to_vec(&m).unwrap();
+            assert!(String::from_utf8_lossy(&data).contains("\"/var/db/hello_svc\":\"y\""));
+            h.set_size(data.len() as u64);
+            h.set_cksum();
+        }
+        b.append(&h, data.as_slice()).unwrap();
+    }
+    let old = tmp.path().join("old.pkg");
+    std::fs::write(
+        &old,
+        zstd::stream::encode_all(b.into_inner().unwrap().as_slice(), 3).unwrap(),
+    )
+    .unwrap();
+    let i = bsdx()
+        .args(["package", "--json", "--inspect"])
+        .arg_path(&old)
+        .run()
+        .success()
+        .json();
+    assert_eq!(i["verified"], 5, "{i:#}");
+    let codes: Vec<(&str, &str)> = i["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["level"].as_str().unwrap(), p["code"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        codes,
+        [("info", "manifest-form"), ("info", "shlibs")],
+        "{i:#}"
+    );
+    assert!(
+        i["problems"][1]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("shlibs_required lacks libc.so.7"),
+        "{i:#}"
+    );
+
+    // And a per-file record that disagrees with the archive is an error.
+    let mut b = tar::Builder::new(Vec::new());
+    for (path, mut h, data) in members(&out.join("hello-svc-1.2.0.rc.1.pkg")) {
+        if path == "/usr/local/bin/hello-svc" {
+            h.set_mode(0o777);
+            h.set_cksum();
+        }
+        b.append(&h, data.as_slice()).unwrap();
+    }
+    let chmod = tmp.path().join("chmod.pkg");
+    std::fs::write(&chmod, b.into_inner().unwrap()).unwrap();
+    let i = bsdx()
+        .args(["package", "--json", "--inspect"])
+        .arg_path(&chmod)
+        .run()
+        .failure(1)
+        .json();
+    let p = &i["problems"][0];
+    assert_eq!(
+        (p["level"].as_str(), p["code"].as_str()),
+        (Some("error"), Some("attributes")),
+        "{i:#}"
+    );
+    assert!(
+        p["message"]
+            .as_str()
+            .unwrap()
+            .contains("records root:wheel 0755, the archive holds root:wheel 0777"),
+        "{i:#}"
+    );
+}
+
+/// A CLI tool (no service): the fixture as the crate's binary
+/// `/usr/local/bin/hello`, with assets and deps.
+const TOOL: &str = r#"[package]
+name = "hello"
+version = "0.3.0"
+description = "Says hello"
+
+[package.metadata.bsdx.package]
+assets = [
+  ["README.md", "/usr/local/share/doc/hello/", "644"],
+  { source = "data/hello.db", dest = "/usr/local/share/hello/hello.db", mode = "640", group = "www" },
+]
+deps = { ca_root_nss = { origin = "security/ca_root_nss", version = "3.108" } }
+"#;
+
+fn tool_project(dir: &Path, cargo_toml: &str) -> PathBuf {
+    std::fs::create_dir_all(dir.join("data")).unwrap();
+    std::fs::write(dir.join("Cargo.toml"), cargo_toml).unwrap();
+    std::fs::write(dir.join("README.md"), "# hello\n").unwrap();
+    std::fs::write(dir.join("data/hello.db"), b"\x00db\x01").unwrap();
+    dir.to_path_buf()
+}
+
+#[test]
+fn a_tool_without_a_service_packages_its_binary_assets_and_deps() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bin = fixture();
+    assert_eq!(bin.file_name().unwrap(), "hello", "the crate's binary");
+    let proj = tool_project(&tmp.path().join("hello"), TOOL);
+    let out = tmp.path().join("out");
+    let r = package(&proj, &bin, &out, &[]).success().json();
+    let pkg = out.join("hello-0.3.0.pkg");
+    assert_eq!(PathBuf::from(r["path"].as_str().unwrap()), pkg);
+    let listing = output({
+        let mut c = tool("bsdtar");
+        c.arg("-tvf").arg(&pkg);
+        c
+    });
+    let rows: Vec<(String, String, String, String)> = listing
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (
+                f.last().unwrap().to_string(),
+                f[0].to_string(),
+                f[2].to_string(),
+                f[3].to_string(),
+            )
+        })
+        .collect();
+    let row = |p: &str, m: &str, u: &str, g: &str| (p.into(), m.into(), u.into(), g.into());
+    assert_eq!(
+        rows,
+        [
+            row("+COMPACT_MANIFEST", "-rw-r--r--", "root", "wheel"),
+            row("+MANIFEST", "-rw-r--r--", "root", "wheel"),
+            row("/usr/local/bin/hello", "-rwxr-xr-x", "root", "wheel"),
+            row(
+                "/usr/local/share/doc/hello/README.md",
+                "-rw-r--r--",
+                "root",
+                "wheel"
+            ),
+            row(
+                "/usr/local/share/hello/hello.db",
+                "-rw-r-----",
+                "root",
+                "www"
+            ),
+        ],
+        "{listing}"
+    );
+    let all = members(&pkg);
+    let raw = String::from_utf8(all[1].2.clone()).unwrap();
+    let m: serde_json::Value = serde_json::from_str(&raw).unwrap();
+    assert_eq!(m["name"], "hello");
+    assert_eq!(m["version"], "0.3.0");
+    assert_eq!(m["comment"], "Says hello");
+    assert_eq!(
+        m["deps"],
+        serde_json::json!({"ca_root_nss": {"origin": "security/ca_root_nss", "version": "3.108"}})
+    );
+    assert!(
+        raw.contains(r#""deps":{"ca_root_nss":{"origin":"security/ca_root_nss","version":"3.108"}},"categories":["local"],"shlibs_required":["#),
+        "pkg's key order: {raw}"
+    );
+    assert_eq!(m["shlibs_required"], serde_json::json!(needed(&bin)));
+    assert_eq!(r["deps"], serde_json::json!(["ca_root_nss"]));
+    for k in [
+        "scripts",
+        "users",
+        "groups",
+        "messages",
+        "directories",
+        "shlibs_provided",
+    ] {
+        assert!(m.get(k).is_none(), "a tool has no {k}: {raw}");
+    }
+    let db = &m["files"]["/usr/local/share/hello/hello.db"];
+    assert_eq!(
+        (
+            db["uname"].as_str(),
+            db["gname"].as_str(),
+            db["perm"].as_str()
+        ),
+        (Some("root"), Some("www"), Some("0640"))
+    );
+    assert_eq!(
+        m["files"]["/usr/local/share/doc/hello/README.md"]["perm"],
+        "0644"
+    );
+    assert_eq!(m["files"]["/usr/local/bin/hello"]["perm"], "0755");
+    assert_eq!(
+        m["flatsize"].as_u64(),
+        Some(std::fs::metadata(&bin).unwrap().len() + 8 + 4)
+    );
+    // The compact manifest (what a repository's catalog carries) has the
+    // deps and shlibs too.
+    let compact: serde_json::Value = serde_json::from_slice(&all[0].2).unwrap();
+    assert_eq!(compact["deps"], m["deps"]);
+    assert_eq!(compact["shlibs_required"], m["shlibs_required"]);
+    let i = bsdx()
+        .args(["package", "--json", "--inspect"])
+        .arg_path(&pkg)
+        .run()
+        .success()
+        .json();
+    assert_eq!(i["problems"], serde_json::json!([]), "{i:#}");
+    assert_eq!(i["verified"], 3);
+    let text = bsdx()
+        .args(["package", "--inspect"])
+        .arg_path(&pkg)
+        .run()
+        .success()
+        .stdout();
+    assert!(
+        text.contains("  deps: ca_root_nss (security/ca_root_nss 3.108)\n")
+            && text.contains("  shlibs_required: libc.so.7"),
+        "{text}"
+    );
+
+    // The version is Cargo's: bump it, package the same binary again.
+    std::fs::write(proj.join("Cargo.toml"), TOOL.replace("0.3.0", "0.3.1")).unwrap();
+    let r = package(&proj, &bin, &out, &[]).success().json();
+    assert_eq!(r["version"], "0.3.1");
+    assert_eq!(files_in(&out), ["hello-0.3.0.pkg", "hello-0.3.1.pkg"]);
+    let m: serde_json::Value =
+        serde_json::from_slice(&members(&out.join("hello-0.3.1.pkg"))[1].2).unwrap();
+    assert_eq!(m["version"], "0.3.1");
+
+    // A binary that is not one of the crate's: refused, nothing written.
+    let other = tmp.path().join("other");
+    std::fs::copy(&bin, &other).unwrap();
+    let out2 = tmp.path().join("out2");
+    package(&proj, &other, &out2, &[])
+        .failure(1)
+        .stderr_has("is not one of the crate's binaries (hello)")
+        .stderr_has("fix:");
+    assert_eq!(files_in(&out2), Vec::<String>::new());
+}
+
+#[test]
+fn bad_package_declarations_are_refused_naming_the_key_and_the_fix() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bin = fixture();
+    let out = tmp.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let cases: &[(&str, String, &str)] = &[
+        (
+            "assets-type",
+            "[package]\nname = \"hello\"\nversion = \"0.3.0\"\n\n[package.metadata.bsdx.package]\nassets = \"README.md\"\n".into(),
+            "`assets`: is a string, not an array of entries",
+        ),
+        (
+            "relative-dest",
+            TOOL.replace("\"/usr/local/share/doc/hello/\"", "\"share/doc/\""),
+            "`assets[0]`: dest `share/doc/README.md` must be an absolute path",
+        ),
+        (
+            "mode",
+            TOOL.replace("\"644\"]", "\"rw-r--r--\"]"),
+            "`assets[0]`: mode `rw-r--r--` is not an octal file mode",
+        ),
+        (
+            "missing-source",
+            TOOL.replace("\"README.md\", \"/usr", "\"MISSING.md\", \"/usr"),
+            "`assets[0]`: cannot read source MISSING.md",
+        ),
+        (
+            "collision",
+            TOOL.replace("/usr/local/share/hello/hello.db", "/usr/local/bin/hello"),
+            "`assets[1]`: dest /usr/local/bin/hello is a file bsdx already puts in the package",
+        ),
+        (
+            "dep-origin",
+            TOOL.replace("origin = \"security/ca_root_nss\", ", ""),
+            "`deps.ca_root_nss`: origin `` is not a port's origin",
+        ),
+        (
+            "dep-shorthand",
+            TOOL.replace(
+                "{ origin = \"security/ca_root_nss\", version = \"3.108\" }",
+                "\"security/ca_root_nss\"",
+            ),
+            "`deps.ca_root_nss`: is a string",
+        ),
+        (
+            "unknown-key",
+            TOOL.replace("deps = ", "dependencies = "),
+            "`dependencies`: unknown field `dependencies`",
+        ),
+    ];
+    for (slot, toml, needle) in cases {
+        let proj = tool_project(&tmp.path().join(slot), toml);
+        let run = package(&proj, &bin, &out, &[]).failure(1);
+        let err = run.stderr();
+        assert!(
+            err.contains("[package.metadata.bsdx.package] in ") && err.contains(needle),
+            "{slot}: {err}"
+        );
+        assert!(err.contains("\n  fix: "), "{slot}: {err}");
+        assert_eq!(
+            files_in(&out),
+            Vec::<String>::new(),
+            "{slot} wrote something"
+        );
+    }
+}
+
+/// `bsdx new t --template sysinfo` declares no service: it packages as a
+/// tool, its binary `t` in /usr/local/bin (the fixture stands in for the
+/// real cross build, which the full tier runs above).
+#[test]
+fn the_sysinfo_template_packages_as_a_tool() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dest = tmp.path().join("t");
+    bsdx()
+        .args(["new", "t", "--template", "sysinfo", "--path"])
+        .arg_path(&dest)
+        .run()
+        .success();
+    let bin = tmp.path().join("bin/t");
+    std::fs::create_dir_all(bin.parent().unwrap()).unwrap();
+    std::fs::copy(fixture(), &bin).unwrap();
+    let out = tmp.path().join("out");
+    let r = package(&dest, &bin, &out, &[]).success().json();
+    assert_eq!(r["name"], "t");
+    assert_eq!(r["version"], "0.1.0");
+    let paths: Vec<&str> = r["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths, ["/usr/local/bin/t"]);
+    assert_eq!(r["files"][0]["mode"], "0755");
+    assert_eq!(files_in(&out), ["t-0.1.0.pkg"]);
 }

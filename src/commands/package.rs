@@ -28,15 +28,15 @@ pub fn execute(a: PackageArgs) -> Result<i32> {
             a.path.display()
         )
     })?;
-    let project = crate::project::load(&dir)?;
+    let project = crate::project::load_package(&dir)?;
     let dest = crate::package::output_path(&project, &out);
     crate::output::refuse_existing(&dest, a.force)?;
     let sysroot = match &libs {
         crate::env::Libs::Sysroot(d) => Some(d.clone()),
         crate::env::Libs::Stubs => None,
     };
-    let binary = match &a.from_binary {
-        Some(b) => cwd.join(b),
+    let binaries = match &a.from_binary {
+        Some(b) => vec![cwd.join(b)],
         None => {
             // Exactly `bsdx build`, in the project's directory.
             std::env::set_current_dir(&dir)?;
@@ -46,15 +46,22 @@ pub fn execute(a: PackageArgs) -> Result<i32> {
                 project.package.name, env.target, env.release, env.libs
             );
             let built = crate::build::build_checked(&env, release, &libs, &a.cargo_args, &dir)?;
-            let want = &project.service.binary;
-            built
+            let wanted = project.binaries();
+            let found: Vec<std::path::PathBuf> = built
                 .binaries
                 .iter()
-                .find(|b| b.file_name().is_some_and(|n| n == want.as_str()))
+                .filter(|b| {
+                    b.file_name()
+                        .is_some_and(|n| wanted.iter().any(|w| n == w.as_str()))
+                })
                 .cloned()
+                .collect();
+            Some(found)
+                .filter(|f| !f.is_empty())
                 .with_context(|| {
                     format!(
-                        "cargo built no binary named {want} (it built: {})\n  fix: set binary = \"…\" in [package.metadata.bsdx.service]",
+                        "cargo built no binary named {} (it built: {})\n  fix: set binary = \"…\" in [package.metadata.bsdx.service] (a service) or name the crate's [[bin]]s (a tool)",
+                        wanted.join(" or "),
                         built
                             .binaries
                             .iter()
@@ -72,7 +79,7 @@ pub fn execute(a: PackageArgs) -> Result<i32> {
     };
     let p = crate::package::from_binary(
         &project,
-        &binary,
+        &binaries,
         &target,
         release,
         sysroot.as_deref(),

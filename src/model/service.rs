@@ -57,7 +57,17 @@ pub struct ConfigDecl {
     pub mode: Option<String>,
 }
 
-/// `[package.metadata.bsdx.package]`: package fields Cargo.toml has no key for.
+/// `[package.metadata.bsdx.package]`: package fields Cargo.toml has no key
+/// for, extra files and run-time dependencies.
+///
+/// ```toml
+/// [package.metadata.bsdx.package]
+/// assets = [
+///   ["README.md", "/usr/local/share/doc/mytool/", "644"],        # [source, dest, mode]
+///   { source = "data/db.bin", dest = "/usr/local/share/mytool/db.bin", mode = "640", group = "www" },
+/// ]
+/// deps = { ca_root_nss = { origin = "security/ca_root_nss", version = "3.108" } }
+/// ```
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct PackageDecl {
@@ -65,6 +75,34 @@ pub struct PackageDecl {
     pub comment: Option<String>,
     pub maintainer: Option<String>,
     pub www: Option<String>,
+    /// Checked by [`resolve_assets`] (its messages name the entry).
+    pub assets: Option<toml::Value>,
+    /// Checked by [`resolve_deps`].
+    pub deps: Option<toml::Value>,
+}
+
+/// An extra file the package installs (`assets`).
+#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq, Eq)]
+pub struct Asset {
+    /// The file in the project (relative to its root).
+    pub source: String,
+    /// Where it is installed (absolute).
+    pub dest: String,
+    pub mode: u32,
+    pub user: String,
+    pub group: String,
+}
+
+/// A run-time dependency on another FreeBSD package (`deps`), written
+/// into the manifest's `deps` as pkg reads it (`pkg_set_deps_from_object`
+/// in `libpkg/pkg_manifest.c`: name → `{origin, version}`).
+#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq, Eq)]
+pub struct DepDecl {
+    /// The port, `category/name` (e.g. `security/ca_root_nss`).
+    pub origin: String,
+    /// The version it was built against (pkg records it; `pkg install`
+    /// resolves the dependency by name).
+    pub version: String,
 }
 
 /// The Cargo facts a package needs (from `[package]`).
@@ -133,6 +171,13 @@ pub enum DeclError {
     NoService { manifest: String },
     #[error("[package.metadata.bsdx.service] in {manifest}: {message}\n  fix: correct it as said; the README's \"Deploying to FreeBSD\" lists every key and its default")]
     Invalid { manifest: String, message: String },
+    #[error("[package.metadata.bsdx.package] in {manifest}: `{key}`: {message}\n  fix: {fix}")]
+    InvalidPackage {
+        manifest: String,
+        key: String,
+        message: String,
+        fix: String,
+    },
 }
 
 /// FreeBSD's own accounts (etc/master.passwd) and their primary groups: a
@@ -440,13 +485,234 @@ impl Service {
     }
 }
 
+/// The `assets` fix, shown with every refusal.
+const ASSETS_FIX: &str = "write each entry as [\"SOURCE\", \"/ABSOLUTE/DEST\", \"MODE\"] (a file of the project, where it installs — a dest ending in `/` is a directory the file keeps its name in — and an octal mode such as \"644\"), or as { source = \"…\", dest = \"…\", mode = \"644\", user = \"root\", group = \"wheel\" }";
+
+/// The `deps` fix, shown with every refusal.
+const DEPS_FIX: &str = "write deps = { NAME = { origin = \"CATEGORY/PORT\", version = \"VERSION\" } }, e.g. deps = { ca_root_nss = { origin = \"security/ca_root_nss\", version = \"3.108\" } } (`pkg info ca_root_nss` on a FreeBSD host shows both)";
+
+/// Check `assets` (see [`PackageDecl`]): relative sources without `..`,
+/// absolute destinations without `..`, each once, octal modes, plain
+/// owner names (default `root:wheel`, as ports install files).
+pub fn resolve_assets(v: Option<&toml::Value>, manifest: &str) -> Result<Vec<Asset>, DeclError> {
+    let bad = |key: String, message: String| DeclError::InvalidPackage {
+        manifest: manifest.to_string(),
+        key,
+        message,
+        fix: ASSETS_FIX.to_string(),
+    };
+    let Some(v) = v else { return Ok(vec![]) };
+    let Some(items) = v.as_array() else {
+        return Err(bad(
+            "assets".into(),
+            format!("is a {}, not an array of entries", v.type_str()),
+        ));
+    };
+    let mut out: Vec<Asset> = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let key = format!("assets[{i}]");
+        let text = |x: Option<&toml::Value>, what: &str| -> Result<Option<String>, DeclError> {
+            match x {
+                None => Ok(None),
+                Some(toml::Value::String(s)) => Ok(Some(s.clone())),
+                Some(o) => Err(bad(
+                    key.clone(),
+                    format!("its {what} is a {}, not a string", o.type_str()),
+                )),
+            }
+        };
+        let (source, dest, mode, user, group) = match item {
+            toml::Value::Array(a) => {
+                if a.len() != 3 {
+                    return Err(bad(
+                        key,
+                        format!("has {} elements; an entry is [source, dest, mode]", a.len()),
+                    ));
+                }
+                (
+                    text(a.first(), "source")?,
+                    text(a.get(1), "dest")?,
+                    text(a.get(2), "mode")?,
+                    None,
+                    None,
+                )
+            }
+            toml::Value::Table(t) => {
+                if let Some(k) = t
+                    .keys()
+                    .find(|k| !["source", "dest", "mode", "user", "group"].contains(&k.as_str()))
+                {
+                    return Err(bad(
+                        key,
+                        format!("unknown key `{k}` (an entry has source, dest, mode, user, group)"),
+                    ));
+                }
+                (
+                    text(t.get("source"), "source")?,
+                    text(t.get("dest"), "dest")?,
+                    text(t.get("mode"), "mode")?,
+                    text(t.get("user"), "user")?,
+                    text(t.get("group"), "group")?,
+                )
+            }
+            other => {
+                return Err(bad(
+                    key,
+                    format!("is a {}, not [source, dest, mode]", other.type_str()),
+                ))
+            }
+        };
+        let Some(source) = source.filter(|s| !s.is_empty()) else {
+            return Err(bad(key, "has no source".into()));
+        };
+        let Some(dest) = dest.filter(|s| !s.is_empty()) else {
+            return Err(bad(key, "has no dest".into()));
+        };
+        if source.starts_with('/') || source.split('/').any(|c| c == "..") {
+            return Err(bad(
+                key,
+                format!("source `{source}` must be a path inside the project, relative to its Cargo.toml, without `..`"),
+            ));
+        }
+        let dest = if dest.ends_with('/') {
+            let base = source.rsplit('/').next().unwrap_or(&source);
+            format!("{dest}{base}")
+        } else {
+            dest
+        };
+        if !dest.starts_with('/')
+            || dest
+                .split('/')
+                .skip(1)
+                .any(|c| c.is_empty() || c == "." || c == "..")
+            || dest.chars().any(|c| c.is_control())
+        {
+            return Err(bad(
+                key,
+                format!("dest `{dest}` must be an absolute path (such as /usr/local/share/NAME/FILE) without `..`, `.` or `//`"),
+            ));
+        }
+        let mode_text = mode.unwrap_or_else(|| "644".into());
+        let mode = match u32::from_str_radix(&mode_text, 8) {
+            Ok(m) if !mode_text.is_empty() && mode_text.len() <= 5 && m <= 0o7777 => m,
+            _ => {
+                return Err(bad(
+                    key,
+                    format!(
+                        "mode `{mode_text}` is not an octal file mode such as \"644\" or \"0755\""
+                    ),
+                ))
+            }
+        };
+        let user = user.unwrap_or_else(|| "root".into());
+        let group = group.unwrap_or_else(|| "wheel".into());
+        for (kind, n) in [("user", &user), ("group", &group)] {
+            check_name(kind, n).map_err(|m| bad(key.clone(), m))?;
+        }
+        if let Some(j) = out.iter().position(|a| a.dest == dest) {
+            return Err(bad(
+                key,
+                format!("dest {dest} is also assets[{j}]'s: a package installs a path once"),
+            ));
+        }
+        out.push(Asset {
+            source,
+            dest,
+            mode,
+            user,
+            group,
+        });
+    }
+    Ok(out)
+}
+
+/// A name pkg accepts for a package: letters, digits and `-_+.`, not
+/// starting with `-`.
+fn pkg_name(s: &str) -> bool {
+    !s.is_empty()
+        && !s.starts_with('-')
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_+.".contains(c))
+}
+
+/// Check `deps` (see [`PackageDecl`]).
+pub fn resolve_deps(
+    v: Option<&toml::Value>,
+    manifest: &str,
+) -> Result<BTreeMap<String, DepDecl>, DeclError> {
+    let bad = |key: String, message: String| DeclError::InvalidPackage {
+        manifest: manifest.to_string(),
+        key,
+        message,
+        fix: DEPS_FIX.to_string(),
+    };
+    let Some(v) = v else {
+        return Ok(BTreeMap::new());
+    };
+    let Some(t) = v.as_table() else {
+        return Err(bad(
+            "deps".into(),
+            format!("is a {}, not a table of package names", v.type_str()),
+        ));
+    };
+    let mut out = BTreeMap::new();
+    for (name, d) in t {
+        let key = format!("deps.{name}");
+        if !pkg_name(name) {
+            return Err(bad(
+                key,
+                format!("`{name}` is not a package name (letters, digits and `-_+.`)"),
+            ));
+        }
+        let Some(d) = d.as_table() else {
+            return Err(bad(
+                key,
+                format!("is a {}, not {{ origin = …, version = … }}", d.type_str()),
+            ));
+        };
+        if let Some(k) = d.keys().find(|k| *k != "origin" && *k != "version") {
+            return Err(bad(
+                key,
+                format!("unknown key `{k}` (a dependency has origin and version)"),
+            ));
+        }
+        let field = |f: &str| d.get(f).and_then(|x| x.as_str()).map(str::to_string);
+        let origin = field("origin").unwrap_or_default();
+        let (cat, port) = origin.split_once('/').unwrap_or(("", ""));
+        if !pkg_name(cat) || !pkg_name(port.split('@').next().unwrap_or("")) {
+            return Err(bad(
+                key,
+                format!("origin `{origin}` is not a port's origin, CATEGORY/PORT (e.g. security/ca_root_nss)"),
+            ));
+        }
+        let version = field("version").unwrap_or_default();
+        if version.is_empty()
+            || !version
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._,+-".contains(c))
+        {
+            return Err(bad(
+                key,
+                format!("version `{version}` is missing or not a pkg version (such as 3.108 or 1.2_1,1)"),
+            ));
+        }
+        out.insert(name.clone(), DepDecl { origin, version });
+    }
+    Ok(out)
+}
+
 impl PackageInfo {
-    pub fn resolve(krate: &Crate, decl: &PackageDecl, service: &Service) -> PackageInfo {
+    /// The package's identity; `service` (when declared) gives the comment
+    /// when neither the declaration nor the crate has one.
+    pub fn resolve(krate: &Crate, decl: &PackageDecl, service: Option<&Service>) -> PackageInfo {
         let comment = decl
             .comment
             .clone()
             .or_else(|| krate.description.clone())
-            .unwrap_or_else(|| service.description.clone());
+            .unwrap_or_else(|| match service {
+                Some(s) => s.description.clone(),
+                None => krate.name.clone(),
+            });
         // pkg's comment is one line.
         let comment = comment.lines().next().unwrap_or("").trim().to_string();
         let maintainer = decl.maintainer.clone().unwrap_or_else(|| {
@@ -552,5 +818,116 @@ mod tests {
     fn versions_for_pkg() {
         assert_eq!(pkg_version("1.2.3"), "1.2.3");
         assert_eq!(pkg_version("1.0.0-rc.1+abc"), "1.0.0.rc.1");
+    }
+
+    fn toml_value(s: &str) -> toml::Value {
+        s.parse::<toml::Table>().unwrap().remove("v").unwrap()
+    }
+
+    #[test]
+    fn assets_in_both_shapes_with_defaults() {
+        let v = toml_value(
+            r#"v = [["README.md", "/usr/local/share/doc/t/", "644"], { source = "d/x.db", dest = "/usr/local/share/t/x.db", mode = "0640", group = "www" }, { source = "a", dest = "/usr/local/share/t/a" }]"#,
+        );
+        let a = resolve_assets(Some(&v), "Cargo.toml").unwrap();
+        assert_eq!(a[0].dest, "/usr/local/share/doc/t/README.md");
+        assert_eq!(
+            (a[0].mode, a[0].user.as_str(), a[0].group.as_str()),
+            (0o644, "root", "wheel")
+        );
+        assert_eq!((a[1].mode, a[1].group.as_str()), (0o640, "www"));
+        assert_eq!(a[2].mode, 0o644);
+        assert!(resolve_assets(None, "Cargo.toml").unwrap().is_empty());
+    }
+
+    #[test]
+    fn bad_assets_and_deps_name_the_key_and_the_fix() {
+        let cases = [
+            (r#"v = "README.md""#, "`assets`: is a string"),
+            (r#"v = [["a", "/x"]]"#, "`assets[0]`: has 2 elements"),
+            (
+                r#"v = [["a", "usr/local/x", "644"]]"#,
+                "must be an absolute path",
+            ),
+            (
+                r#"v = [["a", "/usr/local/../etc/x", "644"]]"#,
+                "without `..`",
+            ),
+            (
+                r#"v = [["../a", "/usr/local/x", "644"]]"#,
+                "inside the project",
+            ),
+            (
+                r#"v = [["a", "/usr/local/x", "9z"]]"#,
+                "is not an octal file mode",
+            ),
+            (
+                r#"v = [["a", "/usr/local/x", 644]]"#,
+                "its mode is a integer",
+            ),
+            (
+                r#"v = [{ source = "a", dest = "/x", owner = "me" }]"#,
+                "unknown key `owner`",
+            ),
+            (
+                r#"v = [["a", "/x", "644"], ["b", "/x", "644"]]"#,
+                "`assets[1]`: dest /x is also assets[0]'s",
+            ),
+            (
+                r#"v = [{ source = "a", dest = "/x", user = "My-User" }]"#,
+                "user",
+            ),
+        ];
+        for (t, needle) in cases {
+            let e = resolve_assets(Some(&toml_value(t)), "Cargo.toml")
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(needle), "{t}: {e}");
+            assert!(
+                e.starts_with("[package.metadata.bsdx.package] in Cargo.toml: `assets"),
+                "{e}"
+            );
+            assert!(e.contains("\n  fix: write each entry as"), "{e}");
+        }
+        let ok = toml_value(
+            r#"v = { ca_root_nss = { origin = "security/ca_root_nss", version = "3.108" }, "py311-x" = { origin = "devel/py-x@py311", version = "1.0_1,1" } }"#,
+        );
+        let d = resolve_deps(Some(&ok), "Cargo.toml").unwrap();
+        assert_eq!(d["ca_root_nss"].origin, "security/ca_root_nss");
+        assert_eq!(d["py311-x"].version, "1.0_1,1");
+        let cases = [
+            (r#"v = ["ca_root_nss"]"#, "`deps`: is a array"),
+            (
+                r#"v = { ca_root_nss = "security/ca_root_nss" }"#,
+                "`deps.ca_root_nss`: is a string",
+            ),
+            (
+                r#"v = { ca_root_nss = { version = "1" } }"#,
+                "origin `` is not a port's origin",
+            ),
+            (
+                r#"v = { ca_root_nss = { origin = "ca_root_nss", version = "1" } }"#,
+                "CATEGORY/PORT",
+            ),
+            (
+                r#"v = { ca_root_nss = { origin = "security/ca_root_nss" } }"#,
+                "version `` is missing",
+            ),
+            (
+                r#"v = { "a b" = { origin = "x/y", version = "1" } }"#,
+                "is not a package name",
+            ),
+            (
+                r#"v = { x = { origin = "x/y", version = "1", flavor = "z" } }"#,
+                "unknown key `flavor`",
+            ),
+        ];
+        for (t, needle) in cases {
+            let e = resolve_deps(Some(&toml_value(t)), "Cargo.toml")
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(needle), "{t}: {e}");
+            assert!(e.contains("\n  fix: write deps = {"), "{e}");
+        }
     }
 }

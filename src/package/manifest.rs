@@ -1,9 +1,18 @@
 //! The package manifest as `pkg create` writes it (libpkg
-//! `pkg_emit_object`): compact JSON, keys in pkg's order, paths, `desc` and
-//! scripts URL-encoded the way libpkg encodes them (`%` and non-ASCII bytes
-//! as `%xx`), files as `"path": "1$<sha256 hex>"`, directories as
-//! `"path": "y"`. `+COMPACT_MANIFEST` is the same without files,
-//! directories and scripts.
+//! `pkg_emit_object`, `libpkg/pkg_manifest.c`): compact JSON, keys in pkg's
+//! order, paths, `desc` and scripts URL-encoded the way libpkg encodes them
+//! (`%` and non-ASCII bytes as `%xx`).
+//!
+//! Files and directories are in the per-entry object form pkg 2.4.0 and
+//! later write (freebsd/pkg `699f92e2c`, "pkgdb: track uname, gname,
+//! permissions and fflags in pkgdb"; `08bf9b3d7` added `mtime`):
+//! `"files": {"/p": {"sum": "1$<sha256 hex>", "uname": "root", "gname":
+//! "wheel", "perm": "0755", "mtime": N}}`, `"directories": {"/d": {"uname":
+//! …, "gname": …, "perm": "0750"}}` (`perm` as C's `%#4.4o`). Every pkg
+//! since 1.2 reads objects there (`pkg_set_files_from_object`,
+//! `pkg_set_dirs_from_object`); the old form, `"/p": "1$…"` and `"/d":
+//! "y"`, is what bsdx wrote before and what `--inspect` still reads.
+//! `+COMPACT_MANIFEST` is the same without files, directories and scripts.
 
 use std::collections::BTreeMap;
 
@@ -52,6 +61,42 @@ pub struct Message {
     pub kind: &'static str,
 }
 
+/// One file's entry in `files`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileAttrs {
+    /// `1$<sha256 hex>`.
+    pub sum: String,
+    pub uname: String,
+    pub gname: String,
+    pub perm: u32,
+    pub mtime: u64,
+}
+
+/// One directory's entry in `directories`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirAttrs {
+    pub uname: String,
+    pub gname: String,
+    pub perm: u32,
+}
+
+/// A run-time dependency (`deps`: name → {origin, version}).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dep {
+    pub origin: String,
+    pub version: String,
+}
+
+/// C's `%#4.4o`, as pkg prints `perm`: `0755`, `04755`, `0000`.
+pub fn perm_str(mode: u32) -> String {
+    let d = format!("{mode:04o}");
+    if d.starts_with('0') {
+        d
+    } else {
+        format!("0{d}")
+    }
+}
+
 /// Everything the manifest says.
 #[derive(Debug, Clone, Default)]
 pub struct Manifest {
@@ -70,19 +115,33 @@ pub struct Manifest {
     pub users: Vec<String>,
     pub groups: Vec<String>,
     pub annotations: BTreeMap<String, String>,
-    /// path → `1$<sha256 hex>`.
-    pub files: BTreeMap<String, String>,
-    pub directories: Vec<String>,
+    /// Run-time dependencies: package name → origin and version.
+    pub deps: BTreeMap<String, Dep>,
+    /// The ELF files' `DT_NEEDED` libraries (sorted, once each), less those
+    /// the package provides itself.
+    pub shlibs_required: Vec<String>,
+    /// The `DT_SONAME`s of its ELF files.
+    pub shlibs_provided: Vec<String>,
+    pub files: BTreeMap<String, FileAttrs>,
+    pub directories: BTreeMap<String, DirAttrs>,
     /// `pre-install`, `post-install`, `pre-deinstall`, … → shell text.
     pub scripts: BTreeMap<String, String>,
     pub messages: Vec<Message>,
 }
 
+/// A JSON object whose keys keep their insertion order (pkg's).
 struct Obj(Vec<(String, Value)>);
+
+/// Marks a value already rendered as JSON text (nested ordered objects).
+const RAW: &str = "\u{0}raw";
 
 impl Obj {
     fn put(&mut self, k: &str, v: impl Into<Value>) {
         self.0.push((k.to_string(), v.into()));
+    }
+    fn raw(&mut self, k: &str, json: String) {
+        self.0
+            .push((k.to_string(), serde_json::json!({ RAW: json })));
     }
     fn render(&self) -> String {
         let mut s = String::from("{");
@@ -92,7 +151,10 @@ impl Obj {
             }
             s.push_str(&serde_json::to_string(k).expect("a string"));
             s.push(':');
-            s.push_str(&serde_json::to_string(v).expect("JSON"));
+            match v.get(RAW).and_then(|r| r.as_str()) {
+                Some(raw) => s.push_str(raw),
+                None => s.push_str(&serde_json::to_string(v).expect("JSON")),
+            }
         }
         s.push('}');
         s
@@ -113,6 +175,19 @@ impl Manifest {
         o.put("prefix", self.prefix.as_str());
         o.put("flatsize", self.flatsize);
         o.put("desc", urlencode(self.desc.trim()));
+        if !self.deps.is_empty() {
+            let m: serde_json::Map<String, Value> = self
+                .deps
+                .iter()
+                .map(|(k, d)| {
+                    let mut e = serde_json::Map::new();
+                    e.insert("origin".into(), Value::from(d.origin.as_str()));
+                    e.insert("version".into(), Value::from(d.version.as_str()));
+                    (k.clone(), Value::Object(e))
+                })
+                .collect();
+            o.put("deps", Value::Object(m));
+        }
         if !self.categories.is_empty() {
             o.put("categories", self.categories.clone());
         }
@@ -121,6 +196,12 @@ impl Manifest {
         }
         if !self.groups.is_empty() {
             o.put("groups", self.groups.clone());
+        }
+        if !self.shlibs_required.is_empty() {
+            o.put("shlibs_required", self.shlibs_required.clone());
+        }
+        if !self.shlibs_provided.is_empty() {
+            o.put("shlibs_provided", self.shlibs_provided.clone());
         }
         if !self.annotations.is_empty() {
             let m: serde_json::Map<String, Value> = self
@@ -131,19 +212,45 @@ impl Manifest {
             o.put("annotations", Value::Object(m));
         }
         if !compact {
-            let files: serde_json::Map<String, Value> = self
+            // serde_json's Map keeps keys sorted: each entry's keys are
+            // rendered in pkg's order by `Obj`.
+            let files: Vec<String> = self
                 .files
                 .iter()
-                .map(|(k, v)| (urlencode(k), Value::from(v.as_str())))
+                .map(|(k, f)| {
+                    let mut e = Obj(Vec::new());
+                    e.put("sum", f.sum.as_str());
+                    e.put("uname", f.uname.as_str());
+                    e.put("gname", f.gname.as_str());
+                    e.put("perm", perm_str(f.perm));
+                    if f.mtime > 0 {
+                        e.put("mtime", f.mtime);
+                    }
+                    format!(
+                        "{}:{}",
+                        serde_json::to_string(&urlencode(k)).expect("a string"),
+                        e.render()
+                    )
+                })
                 .collect();
-            o.put("files", Value::Object(files));
+            o.raw("files", format!("{{{}}}", files.join(",")));
             if !self.directories.is_empty() {
-                let dirs: serde_json::Map<String, Value> = self
+                let dirs: Vec<String> = self
                     .directories
                     .iter()
-                    .map(|d| (urlencode(d), Value::from("y")))
+                    .map(|(k, d)| {
+                        let mut e = Obj(Vec::new());
+                        e.put("uname", d.uname.as_str());
+                        e.put("gname", d.gname.as_str());
+                        e.put("perm", perm_str(d.perm));
+                        format!(
+                            "{}:{}",
+                            serde_json::to_string(&urlencode(k)).expect("a string"),
+                            e.render()
+                        )
+                    })
                     .collect();
-                o.put("directories", Value::Object(dirs));
+                o.raw("directories", format!("{{{}}}", dirs.join(",")));
             }
             if !self.scripts.is_empty() {
                 let s: serde_json::Map<String, Value> = self
@@ -198,8 +305,33 @@ mod tests {
             desc: "50% done: caf\u{e9}".into(),
             ..Manifest::default()
         };
-        m.files.insert("/usr/local/bin/bot".into(), "1$ab".into());
-        m.directories.push("/var/db/bot".into());
+        m.files.insert(
+            "/usr/local/bin/bot".into(),
+            FileAttrs {
+                sum: "1$ab".into(),
+                uname: "root".into(),
+                gname: "wheel".into(),
+                perm: 0o755,
+                mtime: 946684800,
+            },
+        );
+        m.directories.insert(
+            "/var/db/bot".into(),
+            DirAttrs {
+                uname: "bot".into(),
+                gname: "bot".into(),
+                perm: 0o750,
+            },
+        );
+        m.deps.insert(
+            "ca_root_nss".into(),
+            Dep {
+                origin: "security/ca_root_nss".into(),
+                version: "3.108".into(),
+            },
+        );
+        m.groups.push("bot".into());
+        m.shlibs_required = vec!["libc.so.7".into(), "libthr.so.3".into()];
         m.scripts.insert("pre-install".into(), "echo %".into());
         let full = m.full();
         assert!(
@@ -211,11 +343,19 @@ mod tests {
             "{full}"
         );
         assert!(
-            full.contains("\"files\":{\"/usr/local/bin/bot\":\"1$ab\"}"),
+            full.contains(
+                r#""files":{"/usr/local/bin/bot":{"sum":"1$ab","uname":"root","gname":"wheel","perm":"0755","mtime":946684800}}"#
+            ),
             "{full}"
         );
         assert!(
-            full.contains("\"directories\":{\"/var/db/bot\":\"y\"}"),
+            full.contains(
+                r#""directories":{"/var/db/bot":{"uname":"bot","gname":"bot","perm":"0750"}}"#
+            ),
+            "{full}"
+        );
+        assert!(
+            full.contains(r#""desc":"50%25 done: caf%c3%a9","deps":{"ca_root_nss":{"origin":"security/ca_root_nss","version":"3.108"}},"groups":["bot"],"shlibs_required":["libc.so.7","libthr.so.3"]"#),
             "{full}"
         );
         assert!(
@@ -226,6 +366,20 @@ mod tests {
         assert!(
             !compact.contains("files") && !compact.contains("scripts"),
             "{compact}"
+        );
+        assert!(
+            compact.contains("\"deps\"") && compact.contains("shlibs_required"),
+            "{compact}"
+        );
+        serde_json::from_str::<Value>(&full).expect("JSON");
+        assert_eq!(
+            [
+                perm_str(0o755),
+                perm_str(0o4755),
+                perm_str(0),
+                perm_str(0o600)
+            ],
+            ["0755", "04755", "0000", "0600"]
         );
         assert_eq!(urldecode("50%25 caf%c3%a9"), "50% caf\u{e9}");
         assert_eq!(abi_and_arch(14, "amd64").1, "freebsd:14:x86:64");

@@ -1,8 +1,12 @@
-//! `bsdx package`: a FreeBSD package (`NAME-VERSION.pkg`) of a project's
-//! declared service, as `pkg create` would make it — the binary, the
-//! generated rc.d script and newsyslog drop-in, config samples, owned
-//! directories, a manifest with sums, users/groups created by a
-//! pre-install script — bit-reproducibly. [`inspect`] reads one back.
+//! `bsdx package`: a FreeBSD package (`NAME-VERSION.pkg`) of a project, as
+//! `pkg create` would make it, bit-reproducibly. A project that declares a
+//! service gets the binary, the generated rc.d script and newsyslog
+//! drop-in, config samples, owned directories and users/groups created by
+//! a pre-install script; any other project (a CLI tool) gets its binaries
+//! in `/usr/local/bin`. Both get the declared `assets` and `deps`, a
+//! manifest with each file's sum, owner, group and mode, and
+//! `shlibs_required` from the ELF files' `DT_NEEDED`. [`inspect`] reads
+//! one back.
 
 use std::path::{Path, PathBuf};
 
@@ -15,7 +19,7 @@ use crate::exit::{self, Exit};
 use crate::model::release::{catalog, Release};
 use crate::model::service::{Service, PREFIX};
 use crate::model::target::Target;
-use crate::project::Project;
+use crate::project::PackageProject;
 use crate::rcd::generate;
 
 pub mod archive;
@@ -41,7 +45,7 @@ pub fn mtime() -> Result<u64> {
 }
 
 /// `NAME-VERSION.pkg` in `out`.
-pub fn output_path(project: &Project, out: &Path) -> PathBuf {
+pub fn output_path(project: &PackageProject, out: &Path) -> PathBuf {
     out.join(format!(
         "{}-{}.pkg",
         project.package.name, project.package.version
@@ -79,6 +83,12 @@ pub struct Packaged {
     pub flatsize: u64,
     pub files: Vec<PackagedFile>,
     pub directories: Vec<String>,
+    /// The ELF files' `DT_NEEDED` (less what the package provides).
+    pub shlibs_required: Vec<String>,
+    /// The `DT_SONAME`s of the package's ELF files.
+    pub shlibs_provided: Vec<String>,
+    /// Run-time dependencies (package names).
+    pub deps: Vec<String>,
     /// The users and groups the pre-install script creates.
     pub users: Vec<String>,
     pub groups: Vec<String>,
@@ -181,12 +191,72 @@ pub struct Output {
     pub force: bool,
 }
 
-/// Package `binary` (already built for `target`) as the project's service.
-/// `bsdx check` must accept it for `release`, or this fails with
-/// [`exit::REJECTED`] and writes nothing.
+/// Refuse a bad declaration found while packaging ([`exit::FAILURE`], as
+/// every bad declaration), with the key and the fix.
+fn refused(project: &PackageProject, key: &str, message: String, fix: &str) -> anyhow::Error {
+    Exit {
+        code: exit::FAILURE,
+        message: format!(
+            "[package.metadata.bsdx.package] in {}: `{key}`: {message}; nothing was written\n  fix: {fix}",
+            project.manifest.display()
+        ),
+    }
+    .into()
+}
+
+/// The `DT_NEEDED` and `DT_SONAME` of an ELF file (none for other files),
+/// as pkg's `analyse_elf` (`libpkg/pkg_elf.c`) keeps them: names starting
+/// with `lib`, no absolute paths.
+pub fn elf_shlibs(data: &[u8]) -> (Vec<String>, Option<String>) {
+    let Ok(elf) = goblin::elf::Elf::parse(data) else {
+        return (vec![], None);
+    };
+    let needed = elf
+        .libraries
+        .iter()
+        .filter(|l| l.starts_with("lib"))
+        .map(|l| l.to_string())
+        .collect();
+    let soname = elf
+        .soname
+        .filter(|s| s.starts_with("lib"))
+        .map(str::to_string);
+    (needed, soname)
+}
+
+/// `shlibs_required` and `shlibs_provided` of the package's files, as
+/// `pkg_analyse_files` (`libpkg/pkg_abi.c`) records them: every `DT_NEEDED`
+/// once, sorted, base libraries such as `libc.so.7` included (pkg ≥ 2.0
+/// no longer filters them), less the libraries the package provides itself
+/// (a `DT_SONAME` of one of its files, or a file of that name).
+pub fn shlibs(members: &[archive::Member]) -> (Vec<String>, Vec<String>) {
+    let mut required = std::collections::BTreeSet::new();
+    let mut provided = std::collections::BTreeSet::new();
+    for m in members {
+        let Some(data) = &m.data else { continue };
+        let (needed, soname) = elf_shlibs(data);
+        required.extend(needed);
+        provided.extend(soname);
+    }
+    let required = required
+        .into_iter()
+        .filter(|r| {
+            !provided.contains(r)
+                && !members
+                    .iter()
+                    .any(|m| m.data.is_some() && m.path.ends_with(&format!("/{r}")))
+        })
+        .collect();
+    (required, provided.into_iter().collect())
+}
+
+/// Package `binaries` (already built for `target`) as the project: the
+/// service's binary, or the tool's binaries (each named as one of the
+/// crate's `[[bin]]`s). `bsdx check` must accept them for `release`, or
+/// this fails with [`exit::REJECTED`] and writes nothing.
 pub fn from_binary(
-    project: &Project,
-    binary: &Path,
+    project: &PackageProject,
+    binaries: &[PathBuf],
     target: &Target,
     release: &Release,
     sysroot: Option<&Path>,
@@ -195,55 +265,160 @@ pub fn from_binary(
     let (compression, force) = (out.compression, out.force);
     let dest = output_path(project, &out.dir);
     crate::output::refuse_existing(&dest, force)?;
-    let bytes = std::fs::read(binary)
-        .map_err(|e| {
+    anyhow::ensure!(!binaries.is_empty(), "no binary to package");
+    let mut built = Vec::new();
+    for binary in binaries {
+        let bytes = std::fs::read(binary).map_err(|e| {
             anyhow::anyhow!(
                 "cannot read the binary {}: {e}\n  fix: build it first (bsdx build), or pass the path of the built binary",
                 binary.display()
             )
         })?;
-    let check = crate::check::run(&[binary.to_path_buf()], release, sysroot, Some(target))?;
+        let name = match &project.service {
+            Some(s) => s.binary.clone(),
+            None => {
+                let name = binary
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let bins = project.binaries();
+                if !bins.contains(&name) {
+                    return Err(Exit {
+                        code: exit::FAILURE,
+                        message: format!(
+                            "{} is not one of the crate's binaries ({}): the package installs each as /usr/local/bin/<its [[bin]] name>; nothing was written\n  fix: pass the binary cargo built for one of them (target/<triple>/release/{})",
+                            binary.display(),
+                            bins.join(", "),
+                            bins[0]
+                        ),
+                    }
+                    .into());
+                }
+                name
+            }
+        };
+        built.push((name, bytes));
+    }
+    let check = crate::check::run(binaries, release, sysroot, Some(target))?;
     if check.exit_code(false) != exit::OK {
         eprint!("{}", check.render(false));
+        let shown: Vec<String> = binaries.iter().map(|b| b.display().to_string()).collect();
         return Err(Exit {
             code: exit::REJECTED,
             message: format!(
                 "bsdx check rejects {} for FreeBSD {} (above): not packaging a binary that would not run there; nothing was written\n  fix: build it with `bsdx build --release {}` (or fix what check reports)",
-                binary.display(),
+                shown.join(", "),
                 release.release,
                 release.release
             ),
         }
         .into());
     }
-    let floor = floor(&check.files[0], release);
-    let s = &project.service;
+    let floor = check
+        .files
+        .iter()
+        .map(|f| floor(f, release))
+        .max_by_key(|r| r.freebsd_version)
+        .expect("a checked file");
     let p = &project.package;
-    let mut members = files(project, bytes)?;
-    let dirs = directories(s);
+    let mut members = match &project.service {
+        Some(s) => service_files(project, s, built.remove(0).1)?,
+        None => built
+            .into_iter()
+            .map(|(name, data)| archive::Member {
+                path: format!("{PREFIX}/bin/{name}"),
+                data: Some(data),
+                mode: 0o755,
+                uname: "root".into(),
+                gname: "wheel".into(),
+            })
+            .collect(),
+    };
+    for (i, a) in project.assets.iter().enumerate() {
+        let key = format!("assets[{i}]");
+        if members.iter().any(|m| m.path == a.dest) {
+            return Err(refused(
+                project,
+                &key,
+                format!("dest {} is a file bsdx already puts in the package", a.dest),
+                "choose another dest (the package's own files are listed by bsdx package --json)",
+            ));
+        }
+        let path = project.dir.join(&a.source);
+        let data =
+            match std::fs::metadata(&path) {
+                Ok(md) if md.is_file() => std::fs::read(&path)?,
+                Ok(_) => {
+                    return Err(refused(
+                        project,
+                        &key,
+                        format!("source {} is not a regular file", a.source),
+                        "name a file (a directory's files are separate entries)",
+                    ))
+                }
+                Err(e) => return Err(refused(
+                    project,
+                    &key,
+                    format!("cannot read source {}: {e}", a.source),
+                    "create it, or correct the source (relative to the directory of Cargo.toml)",
+                )),
+            };
+        members.push(archive::Member {
+            path: a.dest.clone(),
+            data: Some(data),
+            mode: a.mode,
+            uname: a.user.clone(),
+            gname: a.group.clone(),
+        });
+    }
+    let dirs = match &project.service {
+        Some(s) => directories(s),
+        None => vec![],
+    };
     let major = release.freebsd_version / 100_000;
     let (abi, arch) = manifest::abi_and_arch(major, target.machine_arch);
     let mut m = manifest(project, &abi, &arch, floor);
+    let mtime = mtime()?;
+    let (required, provided) = shlibs(&members);
+    m.shlibs_required = required;
+    m.shlibs_provided = provided;
     let mut files = Vec::new();
     for mem in &members {
         let data = mem.data.as_ref().expect("a file");
         let sum = format!("1${}", sha256_hex(data));
         m.flatsize += data.len() as u64;
-        m.files.insert(mem.path.clone(), sum.clone());
+        m.files.insert(
+            mem.path.clone(),
+            manifest::FileAttrs {
+                sum: sum.clone(),
+                uname: mem.uname.clone(),
+                gname: mem.gname.clone(),
+                perm: mem.mode,
+                mtime,
+            },
+        );
         files.push(PackagedFile {
             path: mem.path.clone(),
             size: data.len() as u64,
             sum,
-            mode: format!("{:04o}", mem.mode),
+            mode: manifest::perm_str(mem.mode),
             uname: mem.uname.clone(),
             gname: mem.gname.clone(),
         });
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
-    m.directories = dirs.iter().map(|d| d.path.clone()).collect();
-    m.directories.sort();
+    for d in &dirs {
+        m.directories.insert(
+            d.path.clone(),
+            manifest::DirAttrs {
+                uname: d.uname.clone(),
+                gname: d.gname.clone(),
+                perm: d.mode,
+            },
+        );
+    }
     members.extend(dirs);
-    let tar = archive::tar_bytes(&m.compact(), &m.full(), &members, mtime()?)?;
+    let tar = archive::tar_bytes(&m.compact(), &m.full(), &members, mtime)?;
     let bytes = archive::compress(&tar, compression)?;
     let path = crate::output::write_new(&dest, &bytes, 0o644, force)?;
     Ok(Packaged {
@@ -260,17 +435,23 @@ pub fn from_binary(
         sha256: sha256_hex(&bytes),
         flatsize: m.flatsize,
         files,
-        directories: m.directories.clone(),
+        directories: m.directories.keys().cloned().collect(),
+        shlibs_required: m.shlibs_required.clone(),
+        shlibs_provided: m.shlibs_provided.clone(),
+        deps: m.deps.keys().cloned().collect(),
         users: m.users.clone(),
         groups: m.groups.clone(),
         check,
     })
 }
 
-/// The package's files: the binary, the rc.d script, the newsyslog
-/// drop-in, the env file's sample and each config file's sample.
-fn files(project: &Project, binary: Vec<u8>) -> Result<Vec<archive::Member>> {
-    let s = &project.service;
+/// A service's files: the binary, the rc.d script, the newsyslog drop-in,
+/// the env file's sample and each config file's sample.
+fn service_files(
+    project: &PackageProject,
+    s: &Service,
+    binary: Vec<u8>,
+) -> Result<Vec<archive::Member>> {
     let root = |path: String, data: Vec<u8>, mode: u32| archive::Member {
         path,
         data: Some(data),
@@ -310,8 +491,8 @@ fn files(project: &Project, binary: Vec<u8>) -> Result<Vec<archive::Member>> {
     Ok(members)
 }
 
-/// The directories the package owns: the data directory (the service's
-/// user's) and the config directory when anything goes there.
+/// The directories a service's package owns: the data directory (the
+/// service's user's) and the config directory when anything goes there.
 fn directories(s: &Service) -> Vec<archive::Member> {
     let mut dirs = vec![archive::Member {
         path: s.data_dir.clone(),
@@ -333,9 +514,15 @@ fn directories(s: &Service) -> Vec<archive::Member> {
 }
 
 /// The manifest without its files and directories: the package's
-/// identity, its scripts (users, config samples) and its messages.
-fn manifest(project: &Project, abi: &str, arch: &str, floor: &Release) -> manifest::Manifest {
-    let (s, p) = (&project.service, &project.package);
+/// identity, its dependencies, and for a service its scripts (users,
+/// config samples) and messages.
+fn manifest(
+    project: &PackageProject,
+    abi: &str,
+    arch: &str,
+    floor: &Release,
+) -> manifest::Manifest {
+    let p = &project.package;
     let mut m = manifest::Manifest {
         name: p.name.clone(),
         origin: p.origin.clone(),
@@ -350,6 +537,24 @@ fn manifest(project: &Project, abi: &str, arch: &str, floor: &Release) -> manife
         categories: vec![p.origin.split('/').next().unwrap_or("local").to_string()],
         ..manifest::Manifest::default()
     };
+    m.deps = project
+        .deps
+        .iter()
+        .map(|(k, d)| {
+            (
+                k.clone(),
+                manifest::Dep {
+                    origin: d.origin.clone(),
+                    version: d.version.clone(),
+                },
+            )
+        })
+        .collect();
+    m.annotations
+        .insert("FreeBSD_version".into(), floor.freebsd_version.to_string());
+    let Some(s) = &project.service else {
+        return m;
+    };
     if s.create_user {
         m.users.push(s.user.clone());
         m.groups.push(s.group.clone());
@@ -357,8 +562,6 @@ fn manifest(project: &Project, abi: &str, arch: &str, floor: &Release) -> manife
     }
     m.scripts.insert("post-install".into(), post_install(s));
     m.scripts.insert("pre-deinstall".into(), pre_deinstall(s));
-    m.annotations
-        .insert("FreeBSD_version".into(), floor.freebsd_version.to_string());
     let first_config = s
         .config
         .first()
@@ -378,7 +581,7 @@ fn manifest(project: &Project, abi: &str, arch: &str, floor: &Release) -> manife
     m.messages.push(manifest::Message {
         kind: "remove",
         text: format!(
-            "{n} was removed. Kept: {data} (its data){users}, and configuration files in {etc} that differ from their samples.",
+            "{n} was removed. Kept: {data} if it holds data (pkg removes it when empty){users}, and configuration files in {etc} that differ from their samples.",
             n = s.name,
             data = s.data_dir,
             etc = s.config_dir,
@@ -404,11 +607,14 @@ pub fn for_repro(
     if !crate::project::declares_service(dir) {
         return Ok(None);
     }
-    let project = crate::project::load(dir)?;
-    let Some(bin) = binaries.iter().find(|b| {
-        b.file_name()
-            .is_some_and(|n| n == project.service.binary.as_str())
-    }) else {
+    let project = crate::project::load_package(dir)?;
+    let Some(service) = &project.service else {
+        return Ok(None);
+    };
+    let Some(bin) = binaries
+        .iter()
+        .find(|b| b.file_name().is_some_and(|n| n == service.binary.as_str()))
+    else {
         return Ok(None);
     };
     let out = Output {
@@ -416,6 +622,13 @@ pub fn for_repro(
         compression: Compression::Zstd,
         force: true,
     };
-    let p = from_binary(&project, bin, target, release, sysroot, &out)?;
+    let p = from_binary(
+        &project,
+        std::slice::from_ref(bin),
+        target,
+        release,
+        sysroot,
+        &out,
+    )?;
     Ok(Some(p.path))
 }

@@ -114,6 +114,32 @@ impl Inspection {
                 .map(|v| v.to_string())
                 .unwrap_or_else(|| "?".into())
         ));
+        for k in ["deps", "shlibs_required", "shlibs_provided"] {
+            let Some(v) = self.manifest.get(k) else {
+                continue;
+            };
+            let names: Vec<String> = match v {
+                serde_json::Value::Object(o) => o
+                    .iter()
+                    .map(|(n, d)| {
+                        format!(
+                            "{n} ({} {})",
+                            d["origin"].as_str().unwrap_or("?"),
+                            d["version"].as_str().unwrap_or("?")
+                        )
+                    })
+                    .collect(),
+                serde_json::Value::Array(a) => a
+                    .iter()
+                    .map(|s| s.as_str().unwrap_or("?").to_string())
+                    .collect(),
+                _ => continue,
+            };
+            o.push_str(&format!(
+                "  {k}: {}\n",
+                crate::check::escape(&names.join(", "))
+            ));
+        }
         for m in &self.members {
             o.push_str(&format!(
                 "  {} {:>5} {}:{} {:>10} {}\n",

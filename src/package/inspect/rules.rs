@@ -26,6 +26,8 @@ pub(super) const RULES: &[Rule] = &[
     files,
     unlisted,
     directories,
+    attributes,
+    shlibs,
     flatsize,
 ];
 
@@ -232,6 +234,136 @@ fn directories(p: &Package) -> Vec<Problem> {
         .collect()
 }
 
+/// A `perm` as pkg reads it (`setmode` of its text: octal).
+fn perm_of(v: &serde_json::Value) -> Option<u32> {
+    let t = match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Number(n) => n.to_string(),
+        _ => return None,
+    };
+    u32::from_str_radix(&t, 8).ok()
+}
+
+/// The owner, group and mode the manifest records for each file and
+/// directory (pkg ≥ 2.4's object form, `libpkg/pkg_manifest.c`) are the
+/// archive member's: pkg installs the member's and records the manifest's,
+/// so a difference is what `pkg check -m` would report on the host. The
+/// pre-2.4 form (`"path": "1$…"`, `"dir": "y"`) records none: reported
+/// once, as information.
+fn attributes(p: &Package) -> Vec<Problem> {
+    let mut out = vec![];
+    let mut old = 0;
+    for (key, dir) in [("files", false), ("directories", true)] {
+        let Some(entries) = p.manifest.get(key).and_then(|f| f.as_object()) else {
+            continue;
+        };
+        for (k, v) in entries {
+            let path = crate::package::manifest::urldecode(k)
+                .trim_end_matches('/')
+                .to_string();
+            let Some(o) = v.as_object() else {
+                old += 1;
+                continue;
+            };
+            let Some(m) = p
+                .members
+                .iter()
+                .find(|m| m.path == path && (m.kind == "dir") == dir)
+            else {
+                continue;
+            };
+            let said = (
+                o.get("uname").and_then(|u| u.as_str()),
+                o.get("gname").and_then(|g| g.as_str()),
+                o.get("perm").and_then(perm_of),
+            );
+            let has = (
+                m.uname.as_str(),
+                m.gname.as_str(),
+                u32::from_str_radix(&m.mode, 8).ok(),
+            );
+            let differs = said.0.is_some_and(|u| u != has.0)
+                || said.1.is_some_and(|g| g != has.1)
+                || (said.2.is_some() && said.2 != has.2);
+            if differs {
+                let show = |u: Option<&str>, g: Option<&str>, m: Option<u32>| {
+                    format!(
+                        "{}:{} {}",
+                        u.unwrap_or("-"),
+                        g.unwrap_or("-"),
+                        m.map(crate::package::manifest::perm_str)
+                            .unwrap_or_else(|| "-".into())
+                    )
+                };
+                out.push(problem(
+                    Level::Error,
+                    "attributes",
+                    format!(
+                        "{path}: the manifest records {}, the archive holds {}: pkg installs the archive's and records the manifest's (pkg check -m on the host reports the difference)",
+                        show(said.0, said.1, said.2),
+                        show(Some(has.0), Some(has.1), has.2)
+                    ),
+                ));
+            }
+        }
+    }
+    if old > 0 {
+        out.push(problem(
+            Level::Info,
+            "manifest-form",
+            format!("{old} files and directories are in pkg's pre-2.4 manifest form (no owner, group or mode): pkg records none for them, so pkg check -m cannot check them; bsdx package now writes the per-file form"),
+        ));
+    }
+    out
+}
+
+/// `shlibs_required` names every library the package's ELF files need
+/// (`DT_NEEDED`, less what it provides or lists in `shlibs_required_ignore`),
+/// as `pkg create` records them: pkg cannot refuse or warn about a missing
+/// library it is not told of.
+fn shlibs(p: &Package) -> Vec<Problem> {
+    let files: Vec<crate::package::archive::Member> = p
+        .contents
+        .iter()
+        .filter(|(path, _)| !path.starts_with('+'))
+        .map(|(path, data)| crate::package::archive::Member {
+            path: path.clone(),
+            data: Some(data.clone()),
+            mode: 0,
+            uname: String::new(),
+            gname: String::new(),
+        })
+        .collect();
+    let (needed, _) = crate::package::shlibs(&files);
+    let listed = |k: &str| -> Vec<String> {
+        p.manifest
+            .get(k)
+            .and_then(|v| v.as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| s.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let (req, ignored) = (listed("shlibs_required"), listed("shlibs_required_ignore"));
+    let missing: Vec<String> = needed
+        .into_iter()
+        .filter(|n| !req.contains(n) && !ignored.contains(n))
+        .collect();
+    if missing.is_empty() {
+        return vec![];
+    }
+    vec![problem(
+        Level::Info,
+        "shlibs",
+        format!(
+            "shlibs_required lacks {}, which the ELF files need (DT_NEEDED): pkg cannot refuse the package on a host without them, nor say they are missing",
+            missing.join(", ")
+        ),
+    )]
+}
+
 /// `flatsize` is the listed files' total size.
 fn flatsize(p: &Package) -> Vec<Problem> {
     let Some(fs) = p.flatsize() else {
@@ -283,8 +415,11 @@ mod tests {
             "maintainer": "m", "www": "w", "abi": "FreeBSD:14:amd64", "prefix": "/usr/local",
             "desc": "d", "flatsize": 3,
             "annotations": {"FreeBSD_version": "1404000"},
-            "files": {"/usr/local/bin/x": format!("1${}", sha256_hex(b"elf"))},
-            "directories": {"/var/db/x/": "y"},
+            "files": {"/usr/local/bin/x": {
+                "sum": format!("1${}", sha256_hex(b"elf")),
+                "uname": "root", "gname": "wheel", "perm": "0644", "mtime": 0,
+            }},
+            "directories": {"/var/db/x/": {"uname": "root", "gname": "wheel", "perm": "0644"}},
         });
         let mut compact = manifest.clone();
         for k in ["files", "directories"] {
@@ -370,7 +505,7 @@ mod tests {
         set(
             &mut p,
             "files",
-            json!({"/usr/local/bin/x": "1$00", "/usr/local/bin/gone": "1$00"}),
+            json!({"/usr/local/bin/x": {"sum": "1$00"}, "/usr/local/bin/gone": {"sum": "1$00"}}),
         );
         let c = codes(&p);
         assert_eq!(
@@ -382,8 +517,24 @@ mod tests {
         );
         assert_eq!(verified(&p), 0);
         let mut p = good();
-        set(&mut p, "files", json!({"/usr/local/bin/x": "2$abc"}));
+        set(
+            &mut p,
+            "files",
+            json!({"/usr/local/bin/x": {"sum": "2$abc"}}),
+        );
         assert_eq!(codes(&p), [(Level::Info, "sum".into())]);
+        // The pre-2.4 form: sums still verified, the missing attributes said once.
+        let mut p = good();
+        set(
+            &mut p,
+            "files",
+            json!({"/usr/local/bin/x": format!("1${}", sha256_hex(b"elf"))}),
+        );
+        set(&mut p, "directories", json!({"/var/db/x/": "y"}));
+        assert_eq!(
+            (codes(&p), verified(&p)),
+            (vec![(Level::Info, "manifest-form".into())], 1)
+        );
         // A bare hex sum counts as sha256.
         let mut p = good();
         set(
@@ -396,6 +547,34 @@ mod tests {
         set(&mut p, "flatsize", json!(4));
         p.compact["flatsize"] = json!(4);
         assert_eq!(codes(&p), [(Level::Warning, "flatsize".into())]);
+    }
+
+    #[test]
+    fn owner_group_and_mode_match_the_archive() {
+        let mut p = good();
+        p.members[2].mode = "0777".into();
+        p.members[3].uname = "x".into();
+        let c = codes(&p);
+        assert_eq!(
+            c,
+            [
+                (Level::Error, "attributes".into()),
+                (Level::Error, "attributes".into()),
+            ]
+        );
+        let msgs: Vec<String> = attributes(&p).into_iter().map(|p| p.message).collect();
+        assert!(
+            msgs[0].contains("/usr/local/bin/x: the manifest records root:wheel 0644, the archive holds root:wheel 0777"),
+            "{msgs:?}"
+        );
+        // pkg reads an integer perm as its octal text too.
+        let mut p = good();
+        set(
+            &mut p,
+            "directories",
+            json!({"/var/db/x/": {"uname": "root", "gname": "wheel", "perm": 644}}),
+        );
+        assert_eq!(codes(&p), vec![]);
     }
 
     #[test]
