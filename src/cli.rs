@@ -100,14 +100,16 @@ pub enum Command {
     /// Maintain the FreeBSD ABI data files in stubs/abi/ (maintainers).
     #[command(subcommand, hide = true)]
     Abi(AbiCommand),
-    /// Build and write NAME-VERSION.pkg, a FreeBSD package of the declared service.
+    /// Build and write NAME-VERSION.pkg, a FreeBSD package of the project.
     ///
     /// Builds as `bsdx build` (branded, checked), then writes what `pkg create`
     /// would: a pax tar (zstd, or xz with --xz) with +COMPACT_MANIFEST,
-    /// +MANIFEST, the binary (/usr/local/bin), the generated rc.d script and
+    /// +MANIFEST (per-file owner, group and mode; shlibs_required), the
+    /// binaries (/usr/local/bin) and declared assets and deps
+    /// ([package.metadata.bsdx.package]); for a service declared in
+    /// [package.metadata.bsdx.service] also the generated rc.d script and
     /// newsyslog drop-in, config files as *.sample, owned directories, and a
-    /// pre-install script creating the user. The service is declared in
-    /// Cargo.toml [package.metadata.bsdx.service]. Bit-reproducible
+    /// pre-install script creating the user. Bit-reproducible
     /// (SOURCE_DATE_EPOCH sets the mtimes). Exit status as `bsdx build`; 4 when
     /// `bsdx check` rejects the binary (nothing is written). With --inspect,
     /// reads a package back instead: 0 clean, 1 problems, 3 unreadable.

@@ -306,3 +306,70 @@ fn bot_template_passes_its_own_tests_natively() {
     assert!(out.status.success(), "{text}");
     assert!(text.contains("test result: ok"), "{text}");
 }
+
+/// arm64 end to end (std for the tier-3 target built from rust-src): the
+/// sysinfo template built twice by `bsdx repro` (identical), then as `bsdx
+/// build` (nothing recompiled): an AArch64 PIE for FreeBSD with
+/// `/libexec/ld-elf.so.1`, branded, the ABI note, base sonames only, and
+/// `bsdx check` passing it against the arm64 data; then `bsdx package` of it
+/// as a tool, whose manifest says `FreeBSD:14:aarch64` and pkg's legacy
+/// `freebsd:14:aarch64:64` (`libpkg/private/elf_tables.h`,
+/// machine_arch_translation).
+#[test]
+#[ignore = "real cross build (full tier): cargo test --locked -- --ignored"]
+fn sysinfo_template_builds_checks_and_packages_for_arm64() {
+    const ARM: &[&str] = &["--stubs", "--target", "aarch64-unknown-freebsd"];
+    let dir = new_project("sysinfo", "sysinfo-arm64");
+    let r = repro("arm64 repro", &dir, ARM).success().json();
+    assert_eq!(r["identical"], true, "{r:#}");
+    let bin = rebuild_of_repro_copy("arm64 build", "sysinfo-arm64", ARM);
+    assert!(
+        bin.ends_with("aarch64-unknown-freebsd/release/sysinfo-arm64"),
+        "{}",
+        bin.display()
+    );
+    assert_eq!(
+        r["binaries"][0]["sha256"][0].as_str().unwrap(),
+        sha256_of(&bin)
+    );
+    let needed = assert_freebsd_executable_for(&bin, "14.4", goblin::elf::header::EM_AARCH64);
+    for lib in ["libkvm.so.7", "libprocstat.so.1", "libc.so.7"] {
+        assert!(needed.iter().any(|n| n == lib), "{lib} not in {needed:?}");
+    }
+    let check = bsdx()
+        .args(["check", "--json"])
+        .arg_path(&bin)
+        .run()
+        .success()
+        .json();
+    assert_eq!(check["files"][0]["machine"], "aarch64", "{check:#}");
+    // A tool (no service declared) packaged from the binary.
+    let out = shared_dir("arm64-pkg");
+    let _ = std::fs::remove_dir_all(&out);
+    let p = bsdx()
+        .args([
+            "package",
+            "--json",
+            "--target",
+            "aarch64-unknown-freebsd",
+            "--from-binary",
+        ])
+        .arg_path(&bin)
+        .args(["--out"])
+        .arg_path(&out)
+        .arg_path(&dir)
+        .run()
+        .success()
+        .json();
+    let pkg = out.join("sysinfo-arm64-0.1.0.pkg");
+    assert!(pkg.is_file(), "{p:#}");
+    let i = bsdx()
+        .args(["package", "--json", "--inspect"])
+        .arg_path(&pkg)
+        .run()
+        .success()
+        .json();
+    assert_eq!(i["abi"], "FreeBSD:14:aarch64", "{i:#}");
+    assert_eq!(i["arch"], "freebsd:14:aarch64:64", "{i:#}");
+    assert_eq!(i["manifest"]["abi"], "FreeBSD:14:aarch64", "{i:#}");
+}

@@ -288,13 +288,19 @@ pub fn base_sonames(release: &str) -> Vec<String> {
 /// Assert what every binary bsdx builds for FreeBSD x86_64 must satisfy.
 #[track_caller]
 pub fn assert_freebsd_executable(path: &Path, release: &str) -> Vec<String> {
+    assert_freebsd_executable_for(path, release, goblin::elf::header::EM_X86_64)
+}
+
+/// [`assert_freebsd_executable`] for the machine `e_machine` (x86-64, AArch64).
+pub fn assert_freebsd_executable_for(path: &Path, release: &str, e_machine: u16) -> Vec<String> {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let elf = goblin::elf::Elf::parse(&bytes).expect("an ELF file");
     assert_eq!(
         elf.header.e_machine,
-        goblin::elf::header::EM_X86_64,
-        "{}: not x86-64",
-        path.display()
+        e_machine,
+        "{}: not {}",
+        path.display(),
+        goblin::elf::header::machine_to_str(e_machine)
     );
     assert!(elf.is_64);
     assert_eq!(
