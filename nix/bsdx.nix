@@ -1,7 +1,8 @@
 # bsdx :: Derivation (passthru: { commonArgs, cargoArtifacts })
 #
 # The bsdx CLI, built with crane from this repository's Cargo.lock. The source
-# is exactly what the crate compiles or embeds (src/, and stubs/, templates/,
+# is exactly what the crate compiles or embeds (build.rs, which pre-indexes
+# stubs/abi/*.json for bsdx check; src/, and stubs/, templates/,
 # data/releases.json via include_str!/include_dir!), so editing the flake or the
 # integration tests does not rebuild bsdx — except tests/lib.rs, which
 # Cargo.toml names as the integration test: cargo refuses a manifest whose
@@ -22,6 +23,7 @@ let
     fileset = lib.fileset.unions [
       ../Cargo.toml
       ../Cargo.lock
+      ../build.rs
       ../src
       ../stubs
       ../templates

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use super::elf::Requirement;
-use crate::model::abi::AbiSet;
+use crate::model::abi::{AbiSet, Library, Packed, PackedLibrary};
 use crate::model::release::Release;
 
 /// The symbol data of one release: layers of library sets, each with the
@@ -14,11 +14,29 @@ pub struct Base<'a> {
     /// Real libraries read from a sysroot: for a soname they have, they are
     /// the only truth; the embedded layers serve only the sonames they lack.
     primary: Option<&'a AbiSet>,
-    sets: Vec<(&'a AbiSet, &'a std::collections::BTreeMap<String, String>)>,
+    /// The embedded layers, pre-indexed at compile time: a check searches
+    /// them without parsing the JSON.
+    sets: Vec<(Packed, &'a std::collections::BTreeMap<String, String>)>,
     /// The data is this release's own (a sysroot, or the release data was
     /// taken from this very release).
     pub exact: bool,
     pub description: String,
+}
+
+/// One layer's version of a library: a sysroot's, or the embedded data's.
+#[derive(Clone, Copy)]
+pub(super) enum Lib<'a> {
+    Read(&'a Library),
+    Embedded(PackedLibrary),
+}
+
+impl Lib<'_> {
+    fn exports(&self, name: &str, version: Option<&str>) -> bool {
+        match self {
+            Lib::Read(lib) => lib.exports(name, version),
+            Lib::Embedded(lib) => lib.exports(name, version),
+        }
+    }
 }
 
 pub(super) enum Lookup {
@@ -34,7 +52,7 @@ impl<'a> Base<'a> {
             release,
             primary: None,
             sets: release
-                .layers(machine)
+                .packed_layers(machine)
                 .into_iter()
                 .map(|set| (set, &release.renamed))
                 .collect(),
@@ -60,7 +78,7 @@ impl<'a> Base<'a> {
             release,
             primary: Some(set),
             sets: release
-                .layers(machine)
+                .packed_layers(machine)
                 .into_iter()
                 .map(|s| (s, &release.renamed))
                 .collect(),
@@ -73,9 +91,9 @@ impl<'a> Base<'a> {
     }
 
     /// Every layer's version of the library known as `soname` in this release.
-    pub(super) fn libraries(&self, soname: &str) -> Vec<&'a crate::model::abi::Library> {
+    pub(super) fn libraries(&self, soname: &str) -> Vec<Lib<'a>> {
         if let Some(lib) = self.primary.and_then(|p| p.library(soname)) {
-            return vec![lib];
+            return vec![Lib::Read(lib)];
         }
         self.sets
             .iter()
@@ -90,6 +108,7 @@ impl<'a> Base<'a> {
                     None if renamed.contains_key(soname) => None,
                     None => set.library(soname),
                 }
+                .map(Lib::Embedded)
             })
             .collect()
     }
@@ -99,15 +118,7 @@ impl<'a> Base<'a> {
     }
 
     pub(super) fn lookup(&self, req: &Requirement, needed: &[String]) -> Lookup {
-        let exports = |lib: &crate::model::abi::Library, version: Option<&str>| {
-            let start = lib
-                .symbols
-                .partition_point(|s| s.name.as_str() < req.name.as_str());
-            lib.symbols[start..]
-                .iter()
-                .take_while(|s| s.name == req.name)
-                .any(|s| version.is_none() || s.version.as_deref() == version)
-        };
+        let exports = |lib: &Lib, version: Option<&str>| lib.exports(&req.name, version);
         match (&req.file, &req.version) {
             (Some(file), Some(version)) => {
                 let libs = self.libraries(file);

@@ -67,7 +67,8 @@ pub fn run(
         }
         bases
     };
-    let (amd64, arm64) = (bases_for("amd64"), bases_for("arm64"));
+    // arm64's bases are built only when an arm64 file is met.
+    let (amd64, arm64) = (bases_for("amd64"), std::cell::OnceCell::new());
     let mut reports = Vec::new();
     for path in expand(files) {
         let report = match map(&path) {
@@ -80,7 +81,11 @@ pub fn run(
                 check_bytes(
                     &path,
                     bytes,
-                    if arm { &arm64 } else { &amd64 },
+                    if arm {
+                        arm64.get_or_init(|| bases_for("arm64"))
+                    } else {
+                        &amd64
+                    },
                     target_idx,
                     want,
                 )

@@ -212,6 +212,206 @@ pub fn embedded_keys() -> Vec<&'static str> {
     files().iter().map(|(k, _, _)| *k).collect()
 }
 
+/// The symbol data files in the compact form `build.rs` packs them into at
+/// compile time: what `bsdx check` searches, without parsing any JSON.
+static PACKED: &[(&str, &[u8])] = include!(concat!(env!("OUT_DIR"), "/abi_packed.rs"));
+
+/// One embedded data file, pre-indexed (`build.rs`): a fixed header, then
+/// tables of libraries, DT_NEEDED names and symbols (fixed-size records,
+/// little-endian; a string is a `u32` offset and a `u32` length into the
+/// string table), in the JSON's (normalized, so sorted) order.
+///
+/// Header: `BSDXABI1`, schema `u32`, release, arch, source (strings), the
+/// library count and the offsets of the library, needed, symbol and string
+/// tables (`u32` each). Library record: soname, path, first needed, needed
+/// count, first symbol, symbol count. Symbol record: name, version, size
+/// `u64`, type `u8`, flags `u8` (1 size, 2 version, 4 hidden), 2 padding.
+#[derive(Clone, Copy)]
+pub struct Packed {
+    pub key: &'static str,
+    bytes: &'static [u8],
+}
+
+const LIB_RECORD: usize = 32;
+const SYM_RECORD: usize = 28;
+const STR_RECORD: usize = 8;
+
+impl Packed {
+    fn u32_at(&self, at: usize) -> usize {
+        let b: [u8; 4] = self.bytes[at..at + 4].try_into().expect("4 bytes");
+        u32::from_le_bytes(b) as usize
+    }
+
+    fn bytes_at(&self, at: usize) -> &'static [u8] {
+        let start = self.u32_at(52) + self.u32_at(at);
+        &self.bytes[start..start + self.u32_at(at + 4)]
+    }
+
+    fn str_at(&self, at: usize) -> &'static str {
+        std::str::from_utf8(self.bytes_at(at)).expect("build.rs packs UTF-8")
+    }
+
+    pub fn schema(&self) -> u32 {
+        self.u32_at(8) as u32
+    }
+
+    pub fn release(&self) -> &'static str {
+        self.str_at(12)
+    }
+
+    pub fn arch(&self) -> &'static str {
+        self.str_at(20)
+    }
+
+    pub fn source(&self) -> &'static str {
+        self.str_at(28)
+    }
+
+    pub fn libraries(self) -> impl Iterator<Item = PackedLibrary> {
+        (0..self.u32_at(36)).map(move |i| PackedLibrary {
+            set: self,
+            at: self.u32_at(40) + i * LIB_RECORD,
+        })
+    }
+
+    /// The library with this soname (libraries are sorted by soname).
+    pub fn library(self, soname: &str) -> Option<PackedLibrary> {
+        let n = self.u32_at(36);
+        let lib = |i: usize| PackedLibrary {
+            set: self,
+            at: self.u32_at(40) + i * LIB_RECORD,
+        };
+        let i = partition_point(n, |i| lib(i).soname_bytes() < soname.as_bytes());
+        (i < n && lib(i).soname_bytes() == soname.as_bytes()).then(|| lib(i))
+    }
+
+    /// The whole file as [`AbiSet`] (what the JSON parses to).
+    pub fn to_abi_set(self) -> AbiSet {
+        AbiSet {
+            schema: self.schema(),
+            release: self.release().to_string(),
+            arch: self.arch().to_string(),
+            source: self.source().to_string(),
+            libraries: self.libraries().map(|l| l.to_library()).collect(),
+        }
+    }
+}
+
+/// `partition_point` over the indices `0..n`.
+fn partition_point(n: usize, mut pred: impl FnMut(usize) -> bool) -> usize {
+    let (mut lo, mut hi) = (0, n);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if pred(mid) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
+}
+
+/// One library of a [`Packed`] file.
+#[derive(Clone, Copy)]
+pub struct PackedLibrary {
+    set: Packed,
+    at: usize,
+}
+
+impl PackedLibrary {
+    fn soname_bytes(&self) -> &'static [u8] {
+        self.set.bytes_at(self.at)
+    }
+
+    pub fn soname(&self) -> &'static str {
+        self.set.str_at(self.at)
+    }
+
+    pub fn path(&self) -> &'static str {
+        self.set.str_at(self.at + 8)
+    }
+
+    pub fn needed(&self) -> impl Iterator<Item = &'static str> {
+        let set = self.set;
+        let first = set.u32_at(44) + set.u32_at(self.at + 16) * STR_RECORD;
+        (0..set.u32_at(self.at + 20)).map(move |i| set.str_at(first + i * STR_RECORD))
+    }
+
+    fn symbol_at(&self, i: usize) -> usize {
+        self.set.u32_at(48) + (self.set.u32_at(self.at + 24) + i) * SYM_RECORD
+    }
+
+    fn symbol_count(&self) -> usize {
+        self.set.u32_at(self.at + 28)
+    }
+
+    fn symbol(&self, i: usize) -> Symbol {
+        let at = self.symbol_at(i);
+        let b = self.set.bytes;
+        let flags = b[at + 25];
+        Symbol {
+            name: self.set.str_at(at).to_string(),
+            kind: match b[at + 24] {
+                0 => SymKind::Func,
+                1 => SymKind::Object,
+                2 => SymKind::Tls,
+                3 => SymKind::Ifunc,
+                _ => SymKind::Notype,
+            },
+            size: (flags & 1 != 0)
+                .then(|| u64::from_le_bytes(b[at + 16..at + 24].try_into().expect("8 bytes"))),
+            version: (flags & 2 != 0).then(|| self.set.str_at(at + 8).to_string()),
+            hidden: flags & 4 != 0,
+        }
+    }
+
+    /// Exports a symbol `name`, at `version` when one is given (any
+    /// version node, hidden ones included, as [`Library::exports`]).
+    pub fn exports(&self, name: &str, version: Option<&str>) -> bool {
+        let n = self.symbol_count();
+        let name_of = |i: usize| self.set.bytes_at(self.symbol_at(i));
+        let start = partition_point(n, |i| name_of(i) < name.as_bytes());
+        (start..n)
+            .take_while(|&i| name_of(i) == name.as_bytes())
+            .any(|i| {
+                let at = self.symbol_at(i);
+                version.is_none()
+                    || (self.set.bytes[at + 25] & 2 != 0
+                        && Some(self.set.bytes_at(at + 8)) == version.map(str::as_bytes))
+            })
+    }
+
+    pub fn to_library(&self) -> Library {
+        Library {
+            soname: self.soname().to_string(),
+            path: self.path().to_string(),
+            needed: self.needed().map(str::to_string).collect(),
+            symbols: (0..self.symbol_count()).map(|i| self.symbol(i)).collect(),
+        }
+    }
+}
+
+impl Library {
+    /// Exports a symbol `name`, at `version` when one is given. Symbols are
+    /// sorted by name ([`AbiSet::normalize`]).
+    pub fn exports(&self, name: &str, version: Option<&str>) -> bool {
+        let start = self.symbols.partition_point(|s| s.name.as_str() < name);
+        self.symbols[start..]
+            .iter()
+            .take_while(|s| s.name == name)
+            .any(|s| version.is_none() || s.version.as_deref() == version)
+    }
+}
+
+/// Look up embedded symbol data by its key (`13.5-amd64`), pre-indexed.
+pub fn packed(key: &str) -> Result<Packed> {
+    PACKED
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map(|&(key, bytes)| Packed { key, bytes })
+        .with_context(|| format!("no embedded symbol data named {key} (stubs/abi/{key}.json)"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -236,6 +436,44 @@ mod tests {
                 text,
                 "{key} is not in write_pretty layout"
             );
+        }
+    }
+
+    #[test]
+    fn the_packed_index_equals_the_json() {
+        assert_eq!(
+            PACKED.iter().map(|(k, _)| *k).collect::<Vec<_>>(),
+            {
+                let mut keys = embedded_keys();
+                keys.sort();
+                keys
+            },
+            "build.rs packs every file"
+        );
+        for key in embedded_keys() {
+            let packed = packed(key).unwrap();
+            let set = embedded(key).unwrap();
+            assert_eq!(&packed.to_abi_set(), set, "{key}: packed form differs");
+            for lib in &set.libraries {
+                let p = packed.library(&lib.soname).unwrap();
+                assert_eq!(p.soname(), lib.soname);
+                for (i, s) in lib.symbols.iter().enumerate() {
+                    // Every name and version is found, as in the JSON.
+                    assert!(p.exports(&s.name, None));
+                    assert!(p.exports(&s.name, s.version.as_deref()));
+                    if i % 7 == 0 {
+                        let absent = format!("{}~", s.name);
+                        assert_eq!(p.exports(&absent, None), lib.exports(&absent, None));
+                        assert_eq!(
+                            p.exports(&s.name, Some("NO_SUCH_1.0")),
+                            lib.exports(&s.name, Some("NO_SUCH_1.0"))
+                        );
+                    }
+                }
+            }
+            assert!(packed.library("libnothere.so.1").is_none());
+            assert!(packed.library("").is_none());
+            assert!(packed.library("\u{10ffff}").is_none());
         }
     }
 

@@ -152,6 +152,15 @@ impl Release {
             .collect()
     }
 
+    /// The same layers pre-indexed at compile time (what `bsdx check`
+    /// searches): nothing is parsed.
+    pub fn packed_layers(&self, machine: &str) -> Vec<abi::Packed> {
+        self.symbol_keys(machine)
+            .iter()
+            .map(|k| abi::packed(k).expect("catalog names embedded symbol data (unit-tested)"))
+            .collect()
+    }
+
     /// True when the symbol lists come from this very release.
     pub fn symbols_are_exact(&self) -> bool {
         self.symbols.len() == 1 && self.symbols[0].starts_with(&format!("{}-", self.release))
