@@ -40,6 +40,34 @@ pub struct Cli {
     pub command: Command,
 }
 
+impl Cli {
+    /// The command line of this process. `bsdx check` is what scripts run
+    /// once per file, where starting bsdx is most of the time: it is parsed
+    /// against its own arguments only, without building clap's tree of every
+    /// subcommand (about a quarter of the instructions of a whole check run,
+    /// `benches/check.sh`). Whatever that parse does not accept as a check —
+    /// `--help`, a usage error — goes to the whole parser, so its output and
+    /// exit status are exactly those of [`Parser::parse`].
+    pub fn from_env() -> Cli {
+        let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+        Cli::check_only(&args).unwrap_or_else(|| Cli::parse_from(args))
+    }
+
+    /// `bsdx check …` parsed by the check's own arguments, or `None`.
+    fn check_only(args: &[std::ffi::OsString]) -> Option<Cli> {
+        use clap::FromArgMatches as _;
+        if args.get(1).is_none_or(|a| a != "check") {
+            return None;
+        }
+        let m = CheckArgs::augment_args(clap::Command::new("check"))
+            .try_get_matches_from(&args[1..])
+            .ok()?;
+        Some(Cli {
+            command: Command::Check(CheckArgs::from_arg_matches(&m).ok()?),
+        })
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Print the environment that makes plain `cargo zigbuild --target T` work.
@@ -757,6 +785,42 @@ mod tests {
     #[test]
     fn cli_is_well_formed() {
         Cli::command().debug_assert();
+    }
+
+    /// `bsdx check`'s own parse gives what the whole parser gives, and
+    /// leaves everything else (help, usage errors, other commands) to it.
+    #[test]
+    fn the_check_fast_path_parses_as_the_whole_tree_does() {
+        let os = |v: &[&str]| -> Vec<std::ffi::OsString> { v.iter().map(Into::into).collect() };
+        for args in [
+            &["bsdx", "check", "a.out"][..],
+            &["bsdx", "check", "--json", "--strict", "a", "b/"],
+            &["bsdx", "check", "--release", "13.5", "--arch", "arm64", "x"],
+            &[
+                "bsdx",
+                "check",
+                "--sysroot",
+                "/s",
+                "--release=14.2",
+                "--",
+                "--weird-name",
+            ],
+            &["bsdx", "check", "--stubs", "x"],
+        ] {
+            let fast = Cli::check_only(&os(args)).unwrap_or_else(|| panic!("{args:?}"));
+            let whole = Cli::try_parse_from(os(args)).unwrap();
+            assert_eq!(format!("{fast:?}"), format!("{whole:?}"), "{args:?}");
+        }
+        for args in [
+            &["bsdx", "check"][..],
+            &["bsdx", "check", "--help"],
+            &["bsdx", "check", "--release", "9.9", "x"],
+            &["bsdx", "check", "--no-such-flag", "x"],
+            &["bsdx", "env"],
+            &["bsdx"],
+        ] {
+            assert!(Cli::check_only(&os(args)).is_none(), "{args:?}");
+        }
     }
 }
 

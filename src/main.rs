@@ -1,9 +1,7 @@
 //! bsdx: cross-compile Rust services for FreeBSD from Linux.
 
-use clap::Parser;
-
 fn main() {
-    let cli = bsdx::cli::Cli::parse();
+    let cli = bsdx::cli::Cli::from_env();
     match bsdx::commands::execute(cli) {
         Ok(code) => std::process::exit(code),
         Err(e) => {
