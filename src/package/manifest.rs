@@ -129,21 +129,28 @@ pub struct Manifest {
     pub messages: Vec<Message>,
 }
 
-/// A JSON object whose keys keep their insertion order (pkg's).
-struct Obj(Vec<(String, Value)>);
+/// A JSON object whose keys keep their insertion order (pkg's, which is
+/// not serde_json's): the manifests here, and the catalog lines `bsdx repo`
+/// writes from them (`crate::repo::catalog`).
+#[derive(Default)]
+pub struct Obj(Vec<(String, Field)>);
 
-/// Marks a value already rendered as JSON text (nested ordered objects).
-const RAW: &str = "\u{0}raw";
+/// A value of an [`Obj`]: JSON, or an ordered object already rendered (the
+/// only text written as it is; nothing read from a file can become one).
+enum Field {
+    Json(Value),
+    Rendered(String),
+}
 
 impl Obj {
-    fn put(&mut self, k: &str, v: impl Into<Value>) {
-        self.0.push((k.to_string(), v.into()));
+    pub fn put(&mut self, k: &str, v: impl Into<Value>) {
+        self.0.push((k.to_string(), Field::Json(v.into())));
     }
     fn raw(&mut self, k: &str, json: String) {
-        self.0
-            .push((k.to_string(), serde_json::json!({ RAW: json })));
+        self.0.push((k.to_string(), Field::Rendered(json)));
     }
-    fn render(&self) -> String {
+    /// Compact JSON text, keys in order.
+    pub fn render(&self) -> String {
         let mut s = String::from("{");
         for (i, (k, v)) in self.0.iter().enumerate() {
             if i > 0 {
@@ -151,9 +158,9 @@ impl Obj {
             }
             s.push_str(&serde_json::to_string(k).expect("a string"));
             s.push(':');
-            match v.get(RAW).and_then(|r| r.as_str()) {
-                Some(raw) => s.push_str(raw),
-                None => s.push_str(&serde_json::to_string(v).expect("JSON")),
+            match v {
+                Field::Rendered(json) => s.push_str(json),
+                Field::Json(v) => s.push_str(&serde_json::to_string(v).expect("JSON")),
             }
         }
         s.push('}');

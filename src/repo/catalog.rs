@@ -111,17 +111,11 @@ pub fn line(manifest: &Map<String, Value>, sum: &str, pkgsize: u64, repopath: &s
             fields.push((k.clone(), v.clone()));
         }
     }
-    let mut s = String::from("{");
-    for (i, (k, v)) in fields.iter().enumerate() {
-        if i > 0 {
-            s.push(',');
-        }
-        s.push_str(&serde_json::to_string(k).expect("a string"));
-        s.push(':');
-        s.push_str(&serde_json::to_string(v).expect("JSON"));
+    let mut obj = crate::package::manifest::Obj::default();
+    for (k, v) in fields {
+        obj.put(&k, v);
     }
-    s.push('}');
-    s
+    obj.render()
 }
 
 /// `packagesite.yaml`: the lines, each ended by `\n`.
