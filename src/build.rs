@@ -109,6 +109,8 @@ pub fn execute_in(
     if cargo_args.iter().any(|a| a.starts_with("--message-format")) {
         bail!("bsdx build reads cargo's JSON messages itself\n  fix: remove --message-format from the cargo arguments");
     }
+    // Zig's runtimes for the final link get built while cargo compiles.
+    let warmup = crate::warmup::start(env);
     let reader = command(env, cargo_args)
         .dir(dir)
         .env("CARGO_TARGET_DIR", &env.paths.target_dir)
@@ -139,6 +141,9 @@ pub fn execute_in(
         }
     }
     let output = reader.try_wait()?.context("cargo did not finish")?;
+    if let Some(w) = warmup {
+        w.finish();
+    }
     if !output.status.success() {
         return Err(Exit {
             code: output.status.code().unwrap_or(exit::FAILURE),

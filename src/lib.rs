@@ -32,3 +32,4 @@ pub mod sysroot;
 pub mod test_summary;
 pub mod toolchain;
 pub mod vm;
+pub mod warmup;

@@ -13,6 +13,7 @@
 //! to count.
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use crate::support::*;
 
@@ -192,6 +193,121 @@ fn a_symbol_the_real_library_lacks_fails_at_link_time() {
     let run = cross_build("missing-symbol build 2", &dir, &target, &["--stubs"]).success();
     let needed = assert_freebsd_executable(&built_binary(&run), "14.4");
     assert!(needed.iter().any(|n| n == "libkvm.so.7"), "{needed:?}");
+}
+
+/// Files named `name` anywhere under `dir`.
+fn files_named(dir: &Path, name: &str) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                todo.push(p);
+            } else if e.file_name() == name {
+                found.push(p);
+            }
+        }
+    }
+    found
+}
+
+#[test]
+#[ignore = "real cross build (full tier): cargo test --locked -- --ignored"]
+fn a_cold_zig_cache_is_warmed_with_the_runtimes_the_link_uses() {
+    let dir = own_project("warm-link");
+    std::fs::write(
+        dir.join("Cargo.toml"),
+        "[package]\nname = \"warm-link\"\nversion = \"0.1.0\"\nedition = \"2021\"\n[workspace]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("src/main.rs"),
+        "fn main() { println!(\"warm\"); }\n",
+    )
+    .unwrap();
+    let fresh = |name: &str| {
+        let d = shared_dir(name);
+        std::fs::remove_dir_all(&d).unwrap();
+        d
+    };
+    let build = |zig_cache: &Path, warmup: bool| {
+        // A new main.rs each time: cargo relinks, Zig's cache decides the rest.
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap();
+        std::fs::write(
+            dir.join("src/main.rs"),
+            format!("fn main() {{ println!(\"warm {}\"); }}\n", stamp.as_nanos()),
+        )
+        .unwrap();
+        let mut b = bsdx()
+            .args(["build", "--stubs"])
+            .dir(&dir)
+            .env("CARGO_TARGET_DIR", a_target())
+            .env("ZIG_GLOBAL_CACHE_DIR", zig_cache);
+        if !warmup {
+            b = b.env("BSDX_NO_WARMUP", "1");
+        }
+        let run = b.run();
+        log_compiles("warm-link", &run);
+        assert_freebsd_executable(&built_binary(&run.success()), "14.4");
+    };
+    let runtimes = |zig_cache: &Path| -> Vec<PathBuf> {
+        let mut found: Vec<PathBuf> = ["libcompiler_rt.a", "libubsan_rt.a", "libunwind.a"]
+            .iter()
+            .flat_map(|n| files_named(zig_cache, n))
+            .collect();
+        found.sort();
+        found
+    };
+
+    // The warm-up's two commands, run to the end in a cold cache, as bsdx
+    // runs them (cargo-zigbuild's `zig cc`, the environment `bsdx env` gives)...
+    let cache = fresh("zig-cold-cache");
+    let env = bsdx()
+        .args(["env", "--json", "--stubs"])
+        .dir(&dir)
+        .run()
+        .success()
+        .json();
+    let scratch = tempfile::tempdir().unwrap();
+    std::fs::write(
+        scratch.path().join("warmup.c"),
+        "int main(void) { return 0; }\n",
+    )
+    .unwrap();
+    let target = bsdx::model::target::Target::parse("x86_64-unknown-freebsd").unwrap();
+    for args in bsdx::warmup::commands(&target, scratch.path()) {
+        let mut c = Command::new("cargo-zigbuild");
+        c.args(&args).env("ZIG_GLOBAL_CACHE_DIR", &cache);
+        for v in env["vars"].as_array().unwrap() {
+            c.env(v["name"].as_str().unwrap(), v["value"].as_str().unwrap());
+        }
+        run_ok(c, "warm-up");
+    }
+    let warmed = runtimes(&cache);
+    assert!(
+        !warmed.is_empty(),
+        "the warm-up built no runtime in {}",
+        cache.display()
+    );
+    // ...are exactly the runtimes the real link then uses: it builds none.
+    build(&cache, false);
+    assert_eq!(
+        runtimes(&cache),
+        warmed,
+        "the link built runtimes the warm-up did not"
+    );
+
+    // And `bsdx build` runs the warm-up (its object lands in the cache).
+    let cache = fresh("zig-cold-cache");
+    build(&cache, true);
+    assert!(
+        !files_named(&cache, "warmup.o").is_empty(),
+        "no warm-up object in {}: bsdx build did not warm Zig's cache",
+        cache.display()
+    );
 }
 
 #[test]

@@ -511,6 +511,17 @@ fn which_zig() -> PathBuf {
     PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
 }
 
+/// Run `cmd`; fail the test with its stderr unless it succeeds.
+#[track_caller]
+pub fn run_ok(mut cmd: Command, what: &str) {
+    let o = cmd.output().unwrap();
+    assert!(
+        o.status.success(),
+        "{what}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
 pub fn zig() -> Command {
     let py = Command::new("python3")
         .args(["-m", "ziglang", "version"])

@@ -3,18 +3,8 @@
 //! verdict (`runs_on`), for every release and every fixture here.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use crate::support::*;
-
-fn run_ok(mut cmd: Command, what: &str) {
-    let o = cmd.output().unwrap();
-    assert!(
-        o.status.success(),
-        "{what}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-}
 
 /// A C program for x86_64-freebsd linked with `flags`.
 fn cc(dir: &Path, name: &str, source: &str, flags: &[&str]) -> PathBuf {
