@@ -3,8 +3,12 @@
 #   A  FreeBSD via `bsdx build`                                   (what users run)
 #   B  native Linux: cargo build -Zbuild-std with the same rustc   (the floor)
 #   C  raw `cargo zigbuild` with exactly the flags `bsdx env` prints (bsdx's overhead)
-# Prints A/B (target <= 1.00) and A/C (target <= 1.02). Each build gets a fresh
-# target dir and a fresh Zig cache; crates are fetched before timing starts.
+# Prints A/B (target <= 1.00) and A/C (target <= 1.02), then where A and B differ:
+# cargo's own timings (--timings) of each unit, grouped as the C dependencies'
+# build scripts (ring, SQLite, jemalloc: zig cc vs gcc), the bot's own crate
+# (its compile and the final link) and the rest (std and the Rust crates).
+# Each build gets a fresh target dir and a fresh Zig cache; crates are fetched
+# before timing starts. BSDX_NO_WARMUP=1 measures without bsdx's Zig warm-up.
 #   benches/build-ratio.sh [ROUNDS]   (default 1; each round is three cold builds)
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
@@ -35,11 +39,35 @@ timed() { # name, then the command
 host=$(rustc -vV 2>/dev/null | sed -n 's/^host: //p'); host=${host:-x86_64-unknown-linux-gnu}
 sum_a=0; sum_b=0; sum_c=0
 for r in $(seq "$rounds"); do
-  a=$(timed bsdx "$bsdx" build)
-  b=$(timed native env RUSTC_BOOTSTRAP=1 "$cargo" build --release --locked -Zbuild-std=std,panic_abort --target "$host")
-  c=$(timed raw "$cargo" zigbuild --release --locked --target x86_64-unknown-freebsd)
+  a=$(timed bsdx "$bsdx" build -- --timings)
+  b=$(timed native env RUSTC_BOOTSTRAP=1 "$cargo" build --release --locked -Zbuild-std=std,panic_abort --target "$host" --timings)
+  c=$(timed raw "$cargo" zigbuild --release --locked --target x86_64-unknown-freebsd --timings)
   printf 'round %s: bsdx build %.1fs  native %.1fs  raw cargo-zigbuild %.1fs\n' "$r" "$a" "$b" "$c"
   sum_a=$(awk "BEGIN { print $sum_a + $a }"); sum_b=$(awk "BEGIN { print $sum_b + $b }"); sum_c=$(awk "BEGIN { print $sum_c + $c }")
 done
 printf 'bsdx build / native Linux build: %.3f (target <= 1.00)\n' "$(awk "BEGIN { print $sum_a / $sum_b }")"
 printf 'bsdx build / raw cargo zigbuild: %.3f (target <= 1.02)\n' "$(awk "BEGIN { print $sum_a / $sum_c }")"
+
+# Where the difference goes, from the last round's cargo timings (seconds of
+# each unit's own duration; units overlap on 2 cores, so groups do not add up
+# to wall time).
+python3 - "$work/t-bsdx" "$work/t-native" <<'PY'
+import json, re, sys
+def units(target_dir):
+    html = open(f"{target_dir}/cargo-timings/cargo-timing.html").read()
+    return json.loads(re.search(r"const UNIT_DATA = (\[.*?\n\]);", html, re.S).group(1))
+def groups(us):
+    g = {"C dependencies' build scripts (ring, SQLite, jemalloc)": 0.0,
+         "the bot's crate: compile + final link": 0.0,
+         "everything else (std, Rust crates, other build scripts)": 0.0}
+    keys = list(g)
+    for u in us:
+        c_dep = u["mode"] == "run-custom-build" and u["name"] in ("ring", "libsqlite3-sys", "tikv-jemalloc-sys")
+        own = u["name"] == "bench-bot" and "bin" in u["target"]
+        g[keys[0] if c_dep else keys[1] if own else keys[2]] += u["duration"]
+    return g
+a, b = groups(units(sys.argv[1])), groups(units(sys.argv[2]))
+print(f"{'unit durations (s)':58} {'FreeBSD':>8} {'native':>8} {'diff':>7}")
+for k in a:
+    print(f"{k:58} {a[k]:8.1f} {b[k]:8.1f} {a[k] - b[k]:+7.1f}")
+PY
