@@ -9,7 +9,8 @@
 # (its compile and the final link) and the rest (std and the Rust crates).
 # Each build gets a fresh target dir and a fresh Zig cache; crates are fetched
 # before timing starts. BSDX_NO_WARMUP=1 measures without bsdx's Zig warm-up.
-#   benches/build-ratio.sh [ROUNDS]   (default 1; each round is three cold builds)
+#   benches/build-ratio.sh [ROUNDS]   (default 1; each round is three cold builds;
+#   BSDX_BENCH_RAW=0 leaves out C)
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 rounds="${1:-1}"
@@ -41,12 +42,15 @@ sum_a=0; sum_b=0; sum_c=0
 for r in $(seq "$rounds"); do
   a=$(timed bsdx "$bsdx" build -- --timings)
   b=$(timed native env RUSTC_BOOTSTRAP=1 "$cargo" build --release --locked -Zbuild-std=std,panic_abort --target "$host" --timings)
-  c=$(timed raw "$cargo" zigbuild --release --locked --target x86_64-unknown-freebsd --timings)
-  printf 'round %s: bsdx build %.1fs  native %.1fs  raw cargo-zigbuild %.1fs\n' "$r" "$a" "$b" "$c"
+  if [ "${BSDX_BENCH_RAW:-1}" = 0 ]; then c=$b; else   # BSDX_BENCH_RAW=0: skip C
+  c=$(timed raw "$cargo" zigbuild --release --locked --target x86_64-unknown-freebsd --timings); fi
+  printf 'round %s: bsdx build %.1fs  native %.1fs' "$r" "$a" "$b"
+  [ "${BSDX_BENCH_RAW:-1}" = 0 ] && echo || printf '  raw cargo-zigbuild %.1fs\n' "$c"
   sum_a=$(awk "BEGIN { print $sum_a + $a }"); sum_b=$(awk "BEGIN { print $sum_b + $b }"); sum_c=$(awk "BEGIN { print $sum_c + $c }")
 done
 printf 'bsdx build / native Linux build: %.3f (target <= 1.00)\n' "$(awk "BEGIN { print $sum_a / $sum_b }")"
-printf 'bsdx build / raw cargo zigbuild: %.3f (target <= 1.02)\n' "$(awk "BEGIN { print $sum_a / $sum_c }")"
+[ "${BSDX_BENCH_RAW:-1}" = 0 ] ||
+  printf 'bsdx build / raw cargo zigbuild: %.3f (target <= 1.02)\n' "$(awk "BEGIN { print $sum_a / $sum_c }")"
 
 # Where the difference goes, from the last round's cargo timings (seconds of
 # each unit's own duration; units overlap on 2 cores, so groups do not add up
