@@ -199,8 +199,15 @@ pub fn compute(target: &Target, release: &Release, libs: &Libs, paths: &Paths) -
         flags.push("-C".into());
         flags.push(format!("link-arg={}", a.display()));
     }
-    flags.push("-C".into());
-    flags.push(format!("link-arg={}", abi_tag.display()));
+    // bsdx's crt objects carry the note already (outside a section group,
+    // so it survives --gc-sections); a second copy would only duplicate it.
+    let tag_in_crt = floor.crt.as_deref() == Some("bsdx")
+        && floor.libc_file.is_some()
+        && current("ZIG_LIBC").is_none();
+    if !tag_in_crt {
+        flags.push("-C".into());
+        flags.push(format!("link-arg={}", abi_tag.display()));
+    }
     let build_std = matches!(rust.std, StdSource::FromSource(_));
     // Under -Zbuild-std, RUSTFLAGS are part of std's fingerprint: a project
     // or target-dir path in them would rebuild std for every project. So
@@ -220,11 +227,18 @@ pub fn compute(target: &Target, release: &Release, libs: &Libs, paths: &Paths) -
     let mut vars = Vec::new();
     let why_flags = format!(
         "link FreeBSD {} libraries from {}; {} given as files because cargo-zigbuild drops their -l flags; \
-         link the NT_FREEBSD_ABI_TAG note ({}) Zig does not emit; {}",
+         {}; {}",
         release.release,
         lib_dir.display(),
         catalog().cargo_zigbuild_filtered.iter().map(|n| format!("lib{n}")).collect::<Vec<_>>().join(", "),
-        release.freebsd_version,
+        if tag_in_crt {
+            format!("the floor's crt objects carry the NT_FREEBSD_ABI_TAG note ({})", release.freebsd_version)
+        } else {
+            format!(
+                "link the NT_FREEBSD_ABI_TAG note ({}), which these crt objects do not keep (Zig's have none; FreeBSD's own put it in a section group that --gc-sections drops)",
+                release.freebsd_version
+            )
+        },
         if trim_paths {
             "no path remaps here: cargo's trim-paths remaps build-machine paths (CARGO_PROFILE_RELEASE_TRIM_PATHS)"
         } else {

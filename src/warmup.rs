@@ -89,37 +89,21 @@ struct State {
 }
 
 /// Start warming Zig's cache for `env`'s target, unless `BSDX_NO_WARMUP` is
-/// set or cargo-zigbuild cannot be found (then the build just pays the cold
-/// link itself).
+/// set. Everything, finding cargo-zigbuild included, happens on the warm-up's
+/// own thread, so cargo starts at once; if cargo-zigbuild cannot be found the
+/// build just pays the cold link itself.
 pub fn start(env: &CrossEnv) -> Option<Warmup> {
     if std::env::var_os("BSDX_NO_WARMUP").is_some_and(|v| !v.is_empty() && v != "0") {
         return None;
     }
     let target = Target::parse(&env.target).ok()?;
-    let zigbuild = crate::toolchain::cargo_zigbuild().ok()?.path;
-    let dir = tempfile::Builder::new()
-        .prefix("bsdx-warmup")
-        .tempdir()
-        .ok()?;
-    std::fs::write(
-        dir.path().join("warmup.c"),
-        "int main(void) { return 0; }\n",
-    )
-    .ok()?;
-    let cmds: Vec<duct::Expression> = commands(&target, dir.path())
-        .into_iter()
-        .map(|args| {
-            env.apply(duct::cmd(&zigbuild, args))
-                .stdin_null()
-                .stdout_null()
-                .stderr_null()
-                .unchecked()
-        })
-        .collect();
+    let env = env.clone();
     let state = Arc::new(Mutex::new(State::default()));
     let shared = Arc::clone(&state);
     let thread = std::thread::spawn(move || {
-        let _dir = dir; // removed when the warm-up ends
+        let Some((_dir, cmds)) = prepare(&env, &target) else {
+            return;
+        };
         for cmd in cmds {
             {
                 let mut s = shared.lock().unwrap_or_else(|e| e.into_inner());
@@ -148,6 +132,32 @@ pub fn start(env: &CrossEnv) -> Option<Warmup> {
         thread: Some(thread),
         state,
     })
+}
+
+/// The warm-up's directory (removed when dropped) and its commands, run
+/// through cargo-zigbuild with the build's environment.
+fn prepare(env: &CrossEnv, target: &Target) -> Option<(tempfile::TempDir, Vec<duct::Expression>)> {
+    let zigbuild = crate::toolchain::cargo_zigbuild().ok()?.path;
+    let dir = tempfile::Builder::new()
+        .prefix("bsdx-warmup")
+        .tempdir()
+        .ok()?;
+    std::fs::write(
+        dir.path().join("warmup.c"),
+        "int main(void) { return 0; }\n",
+    )
+    .ok()?;
+    let cmds = commands(target, dir.path())
+        .into_iter()
+        .map(|args| {
+            env.apply(duct::cmd(&zigbuild, args))
+                .stdin_null()
+                .stdout_null()
+                .stderr_null()
+                .unchecked()
+        })
+        .collect();
+    Some((dir, cmds))
 }
 
 impl Warmup {

@@ -262,3 +262,69 @@ fn one_grammar_for_every_command() {
         assert!(targets.iter().any(|r| r == c), "{c}: {targets:?}");
     }
 }
+
+/// `bsdx … | head`: a reader that goes away ends bsdx the way it ends any
+/// Unix filter (SIGPIPE), not with a panic and a backtrace.
+#[test]
+fn a_closed_pipe_ends_bsdx_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader); // every write now fails with EPIPE
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_bsdx"))
+        .args(["env", "--json"])
+        .env("RUST_BACKTRACE", "1")
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(
+        out.status.signal(),
+        Some(13),
+        "SIGPIPE: {:?} {err}",
+        out.status
+    );
+}
+
+/// Started with its standard output closed (`>&-`), bsdx runs as usual and
+/// what it prints lands in none of the files it writes. (bsdx's own entry
+/// point, `src/main.rs`, opens `/dev/null` on a closed standard descriptor as
+/// std's runtime would; no bsdx command is known to print while a file it
+/// writes holds descriptor 1, so this guards the behaviour, not that line.)
+#[test]
+fn a_closed_stdout_is_not_reused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(r#"exec 1>&-; exec "$0" new demo --path "$1""#)
+        .arg(env!("CARGO_BIN_EXE_bsdx"))
+        .arg(tmp.path().join("demo"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    let manifest = std::fs::read_to_string(tmp.path().join("demo/Cargo.toml")).unwrap();
+    assert!(manifest.starts_with("[package]"), "{manifest}");
+    for entry in walk(&tmp.path().join("demo")) {
+        let text = std::fs::read(&entry).unwrap();
+        assert!(
+            !String::from_utf8_lossy(&text).contains("from template `"),
+            "{}: bsdx's own output landed in a file it wrote",
+            entry.display()
+        );
+    }
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        if e.file_type().unwrap().is_dir() {
+            files.extend(walk(&e.path()));
+        } else {
+            files.push(e.path());
+        }
+    }
+    files
+}

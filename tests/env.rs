@@ -114,16 +114,18 @@ fn env_over_stubs_names_the_four_filtered_libraries_as_files() {
             .find(|v| v["name"] == name)
             .map(|v| v["value"].clone())
     };
-    // The flags link the libraries and the ABI tag note, and (prebuilt std
-    // only) remap paths after them.
+    // The flags link the libraries and, unless the floor's crt objects
+    // carry it (bsdx's own), the ABI tag note, and (prebuilt std only) remap
+    // paths after them.
     let mut libraries = vec![
         "-L".to_string(),
         format!("native={}", env["lib_dir"].as_str().unwrap()),
     ];
+    let tag_in_crt = env["floor"]["crt"] == "bsdx";
     for a in args
         .iter()
         .map(|a| a.display().to_string())
-        .chain([env["abi_tag"].as_str().unwrap().to_string()])
+        .chain((!tag_in_crt).then(|| env["abi_tag"].as_str().unwrap().to_string()))
     {
         libraries.extend(["-C".to_string(), format!("link-arg={a}")]);
     }

@@ -9,7 +9,11 @@ use crate::support::*;
 
 /// `bsdx env --release R --json` (optionally over a sysroot).
 fn env_json(release: &str, sysroot: Option<&Path>) -> serde_json::Value {
-    let mut b = bsdx().args(["env", "--json", "--release", release]);
+    env_json_for("x86_64-unknown-freebsd", release, sysroot)
+}
+
+fn env_json_for(target: &str, release: &str, sysroot: Option<&Path>) -> serde_json::Value {
+    let mut b = bsdx().args(["env", "--json", "--target", target, "--release", release]);
     if let Some(s) = sysroot {
         b = b.args(["--sysroot"]).arg_path(s);
     }
@@ -25,17 +29,16 @@ fn var<'a>(env: &'a serde_json::Value, name: &str) -> Option<&'a str> {
         .map(|v| v["value"].as_str().unwrap())
 }
 
-/// `zig cc` for FreeBSD x86_64 with the environment `bsdx env` printed:
-/// `ZIG_LIBC` and the target's CFLAGS, as cc-rs under cargo-zigbuild uses them.
+/// `zig cc` for the FreeBSD target `bsdx env` was asked for, with the
+/// environment it printed: `ZIG_LIBC` and the target's CFLAGS, as cc-rs
+/// under cargo-zigbuild uses them.
 fn cc(env: &serde_json::Value, dir: &Path, args: &[&str]) -> std::process::Output {
+    let target = bsdx::model::target::Target::parse(env["target"].as_str().unwrap()).unwrap();
+    let cflags = format!("CFLAGS_{}", target.triple.replace('-', "_"));
     let mut cmd: Command = zig();
     cmd.current_dir(dir)
-        .args(["cc", "-target", "x86_64-freebsd", "-fPIE", "-pie"])
-        .args(
-            var(env, "CFLAGS_x86_64_unknown_freebsd")
-                .unwrap()
-                .split_whitespace(),
-        )
+        .args(["cc", "-target", target.zig, "-fPIE", "-pie"])
+        .args(var(env, &cflags).unwrap().split_whitespace())
         .args(args);
     cmd.env_remove("ZIG_LIBC");
     if let Some(libc) = var(env, "ZIG_LIBC") {
@@ -90,10 +93,24 @@ fn check(release: &str, path: &Path) -> serde_json::Value {
 /// Configure (probe) and build the program for `release`; returns whether
 /// the probe linked and the program.
 fn configure_and_build(env: &serde_json::Value, dir: &Path, version: u32) -> (bool, PathBuf) {
+    configure_and_build_with(env, dir, version, &[])
+}
+
+/// [`configure_and_build`] with extra compiler flags for the probe and the
+/// program. (Each new floor costs Zig a build of its runtimes per
+/// optimisation mode: about 17 s debug, 5 s at -O2, cold.)
+fn configure_and_build_with(
+    env: &serde_json::Value,
+    dir: &Path,
+    version: u32,
+    flags: &[&str],
+) -> (bool, PathBuf) {
     std::fs::create_dir_all(dir).unwrap();
     std::fs::write(dir.join("probe.c"), PROBE).unwrap();
     std::fs::write(dir.join("prog.c"), PROGRAM).unwrap();
-    let probe = cc(env, dir, &["probe.c", "-o", "probe"]);
+    let mut probe_args = flags.to_vec();
+    probe_args.extend(["probe.c", "-o", "probe"]);
+    let probe = cc(env, dir, &probe_args);
     let have = probe.status.success();
     if !have {
         let err = String::from_utf8_lossy(&probe.stderr);
@@ -102,7 +119,8 @@ fn configure_and_build(env: &serde_json::Value, dir: &Path, version: u32) -> (bo
             "the probe fails at link time, not compile time: {err}"
         );
     }
-    let mut args = vec![format!("-DRELEASE_VERSION={version}")];
+    let mut args: Vec<String> = flags.iter().map(|f| f.to_string()).collect();
+    args.push(format!("-DRELEASE_VERSION={version}"));
     if have {
         args.push("-DHAVE_SECURE_GETENV=1".into());
     }
@@ -146,6 +164,53 @@ fn a_configure_probe_falls_back_on_13_5_and_finds_secure_getenv_on_14_2() {
         r["errors"].as_u64().unwrap() > 0,
         "built for 14.2, not 13.5: {r:#}"
     );
+}
+
+/// arm64's floor: crt objects bsdx builds for aarch64 and libc stubs from
+/// 13.5's amd64 exports (bsdx has no arm64 symbol data for 13.5, which the
+/// floor says). An optimised (`-O2`: `--gc-sections`) link keeps the ABI
+/// note on both machines: FreeBSD's crtbrand puts it in a section group,
+/// which lld's garbage collection drops; bsdx's crt does not.
+#[test]
+fn arm64_has_a_floor_too_and_optimised_c_links_keep_the_abi_note() {
+    let tmp = tempfile::tempdir().unwrap();
+    let env = env_json_for("aarch64-unknown-freebsd", "13.5", None);
+    assert_eq!(env["floor"]["crt"], "bsdx", "{:#}", env["floor"]);
+    assert_eq!(
+        env["floor"]["exact"], false,
+        "amd64's data approximates arm64's"
+    );
+    let note = env["floor"]["note"].as_str().unwrap();
+    assert!(
+        note.contains("no arm64 symbol data for 13.5") && note.contains("ABI note 1305000"),
+        "{note}"
+    );
+    let (have, prog) = configure_and_build_with(&env, &tmp.path().join("arm64"), 1305000, &["-O2"]);
+    assert!(!have, "13.5 has no secure_getenv on arm64 either");
+    assert_eq!(abi_note(&prog), 1305000, "the ABI note survives -O2");
+    let bytes = std::fs::read(&prog).unwrap();
+    let elf = goblin::elf::Elf::parse(&bytes).unwrap();
+    assert_eq!(elf.header.e_machine, goblin::elf::header::EM_AARCH64);
+    assert_eq!(elf.interpreter, Some("/libexec/ld-elf.so.1"));
+    let r = check("13.5", &prog);
+    assert_eq!(r["errors"].as_u64(), Some(0), "{r:#}");
+    assert!(
+        r["data"]
+            .as_str()
+            .unwrap()
+            .contains("no full arm64 symbol data for 13.5"),
+        "check says arm64 is approximated by amd64's data: {r:#}"
+    );
+
+    let env = env_json_for("aarch64-unknown-freebsd", "14.2", None);
+    let (have, prog) =
+        configure_and_build_with(&env, &tmp.path().join("arm64-14.2"), 1402000, &["-O2"]);
+    assert!(have, "14.2's arm64 libc (Zig's data) has secure_getenv");
+    assert_eq!(abi_note(&prog), 1402000);
+
+    let env = env_json("13.5", None);
+    let (_, prog) = configure_and_build_with(&env, &tmp.path().join("amd64-O2"), 1305000, &["-O2"]);
+    assert_eq!(abi_note(&prog), 1305000, "amd64 -O2 keeps the ABI note");
 }
 
 #[test]

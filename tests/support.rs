@@ -322,13 +322,20 @@ pub fn assert_freebsd_executable_for(path: &Path, release: &str, e_machine: u16)
         "{}: EI_OSABI is not FreeBSD (bsdx build brands it)",
         path.display()
     );
-    let tag = elf
+    let tags: Vec<_> = elf
         .iter_note_headers(&bytes)
         .into_iter()
         .flatten()
         .flatten()
-        .find(|n| n.n_type == 1 && n.name == "FreeBSD")
-        .unwrap_or_else(|| panic!("{}: no NT_FREEBSD_ABI_TAG note", path.display()));
+        .filter(|n| n.n_type == 1 && n.name == "FreeBSD")
+        .collect();
+    assert_eq!(
+        tags.len(),
+        1,
+        "{}: one NT_FREEBSD_ABI_TAG note (the crt's or bsdx's note object, not both)",
+        path.display()
+    );
+    let tag = &tags[0];
     let (major, minor) = release.split_once('.').unwrap();
     let want = major.parse::<u32>().unwrap() * 100_000 + minor.parse::<u32>().unwrap() * 1000;
     assert_eq!(

@@ -56,15 +56,15 @@ impl<'a> Base<'a> {
                 .into_iter()
                 .map(|set| (set, &release.renamed))
                 .collect(),
-            exact: release.symbols_are_exact(),
-            description: if release.symbols_are_exact() {
+            exact: release.symbols_are_exact_for(machine),
+            description: if release.symbols_are_exact_for(machine) {
                 format!(
                     "FreeBSD {} base symbol data shipped with bsdx",
                     release.release
                 )
             } else {
                 format!(
-                    "FreeBSD {} sonames; symbol lists from {} (bsdx has no full symbol data for {}; pass --sysroot for exact checks)",
+                    "FreeBSD {} sonames; symbol lists from {} (bsdx has no full {machine} symbol data for {}; pass --sysroot for exact checks)",
                     release.release,
                     release.symbol_keys(machine).join(" + "),
                     release.release

@@ -70,6 +70,7 @@ pub fn run(
     // arm64's bases are built only when an arm64 file is met.
     let (amd64, arm64) = (bases_for("amd64"), std::cell::OnceCell::new());
     let mut reports = Vec::new();
+    let mut seen_amd64 = false;
     for path in expand(files) {
         let report = match map(&path) {
             Ok(bytes) => {
@@ -78,6 +79,7 @@ pub fn run(
                     .ok()
                     .and_then(|h| Target::from_e_machine(h.e_machine))
                     .is_some_and(|t| t.machine == "arm64");
+                seen_amd64 |= !arm;
                 check_bytes(
                     &path,
                     bytes,
@@ -101,7 +103,15 @@ pub fn run(
     Ok(Report {
         schema: SCHEMA,
         release: release.release.clone(),
-        data: amd64[target_idx].description.clone(),
+        data: match arm64.get() {
+            // Only arm64 files: say which data checked them.
+            Some(arm) if !seen_amd64 => arm[target_idx].description.clone(),
+            Some(arm) => format!(
+                "amd64: {}; arm64: {}",
+                amd64[target_idx].description, arm[target_idx].description
+            ),
+            None => amd64[target_idx].description.clone(),
+        },
         sysroot_release: sysroot.map(crate::sysroot::identify),
         tally: Tally::count(
             reports.iter().flat_map(|f| &f.findings).map(|f| f.level),

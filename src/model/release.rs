@@ -13,6 +13,8 @@ use crate::error::Error;
 use crate::model::abi::{self, AbiSet, Library};
 
 pub const CATALOG_TEXT: &str = include_str!("../../data/releases.json");
+/// [`CATALOG_TEXT`] without its prose, made by `build.rs`: what is parsed.
+const CATALOG_MIN: &str = include_str!(concat!(env!("OUT_DIR"), "/releases.min.json"));
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Catalog {
@@ -109,7 +111,7 @@ pub fn release_name(freebsd_version: u32) -> String {
 pub fn catalog() -> &'static Catalog {
     static CATALOG: OnceLock<Catalog> = OnceLock::new();
     CATALOG.get_or_init(|| {
-        serde_json::from_str(CATALOG_TEXT)
+        serde_json::from_str(CATALOG_MIN)
             .expect("embedded data/releases.json is valid (unit-tested)")
     })
 }
@@ -164,6 +166,13 @@ impl Release {
     /// True when the symbol lists come from this very release.
     pub fn symbols_are_exact(&self) -> bool {
         self.symbols.len() == 1 && self.symbols[0].starts_with(&format!("{}-", self.release))
+    }
+
+    /// [`Self::symbols_are_exact`], and the data is `machine`'s own (13.5's
+    /// amd64 list only approximates arm64's).
+    pub fn symbols_are_exact_for(&self, machine: &str) -> bool {
+        self.symbols_are_exact()
+            && self.symbol_keys(machine)[0] == format!("{}-{machine}", self.release)
     }
 
     /// The library with link name `name` as this release ships it: the
@@ -314,6 +323,21 @@ mod tests {
         );
         assert!(c.get("13.5").unwrap().symbols_are_exact());
         assert!(!c.get("14.4").unwrap().symbols_are_exact());
+        assert!(c.get("13.5").unwrap().symbols_are_exact_for("amd64"));
+        assert!(
+            !c.get("13.5").unwrap().symbols_are_exact_for("arm64"),
+            "13.5's data is amd64's"
+        );
+    }
+
+    #[test]
+    fn the_minified_catalog_is_the_catalog() {
+        let full: Catalog = serde_json::from_str(CATALOG_TEXT).unwrap();
+        assert_eq!(
+            serde_json::to_value(&full).unwrap(),
+            serde_json::to_value(catalog()).unwrap()
+        );
+        assert!(CATALOG_MIN.len() < CATALOG_TEXT.len() * 2 / 3);
     }
 
     #[test]

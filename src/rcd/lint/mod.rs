@@ -32,19 +32,23 @@ pub fn shell() -> Option<PathBuf> {
 
 /// `sh -n` of `text`: `None` when fine, else (line, message).
 fn syntax(sh: &Path, text: &str) -> Option<(usize, String)> {
-    let mut child = Command::new(sh)
+    // A file, not a pipe: bsdx never writes to a child that may have gone.
+    let mut file = tempfile::NamedTempFile::new().ok()?;
+    file.write_all(text.as_bytes()).ok()?;
+    let out = Command::new(sh)
         .arg("-n")
-        .stdin(Stdio::piped())
+        .arg(file.path())
+        .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
-        .spawn()
+        .output()
         .ok()?;
-    child.stdin.take()?.write_all(text.as_bytes()).ok()?;
-    let out = child.wait_with_output().ok()?;
     if out.status.success() {
         return None;
     }
-    let msg = String::from_utf8_lossy(&out.stderr).trim().to_string();
+    let msg = String::from_utf8_lossy(&out.stderr)
+        .trim()
+        .replace(&file.path().display().to_string(), "script");
     // dash: "sh: 12: Syntax error: …"; bash: "…: line 12: …".
     let line = msg
         .split(':')
