@@ -19,12 +19,12 @@ use crate::support::*;
 
 /// The work dir every cross build shares.
 fn work() -> PathBuf {
-    shared_dir("repro-work")
+    shared_dir(REPRO_WORK)
 }
 
 /// The target dir of `bsdx repro`'s first build, shared by the stub builds.
 fn a_target() -> PathBuf {
-    work().join("a/target")
+    stub_target_dir()
 }
 
 /// Print what cargo compiled (for `--nocapture` and `.ci/run`'s std count).

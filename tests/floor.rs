@@ -305,7 +305,11 @@ fn a_sysroot_floor_uses_its_own_headers_and_crt_objects_or_says_what_it_lacks() 
 }
 
 /// The "done when": a fresh project built with `--release 13.5`
-/// passes `bsdx check --release 13.5`.
+/// passes `bsdx check --release 13.5`. The floor is a property of what the
+/// link and the C compiles see, not of the optimiser, so this build lowers
+/// the template's release profile (opt-level 0, no LTO) to keep the full
+/// tier inside CI's budget; the bot's optimised 14.4 build is the repro test
+/// in tests/cross.rs, and the optimised 13.5 build is measured in the README.
 #[test]
 #[ignore = "real cross build (full tier): cargo test --locked -- --ignored"]
 fn a_new_project_built_for_13_5_passes_check_for_13_5() {
@@ -322,6 +326,8 @@ fn a_new_project_built_for_13_5_passes_check_for_13_5() {
         .args(["build", "--release", "13.5"])
         .dir(&dir)
         .env("CARGO_TARGET_DIR", shared_dir("target-floor"))
+        .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "0")
+        .env("CARGO_PROFILE_RELEASE_LTO", "false")
         .run()
         .success();
     let bin = PathBuf::from(run.stdout().lines().last().unwrap().trim());

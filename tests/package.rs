@@ -617,7 +617,9 @@ fn bad_input_gets_a_clear_error_and_leaves_nothing_behind() {
 
 /// `bsdx new` + a real cross build + `bsdx package`, of the small sysinfo
 /// template with a declared service (the bot's package is covered by the
-/// bot's `bsdx repro` in tests/cross.rs, which compares its .pkg too).
+/// bot's `bsdx repro` in tests/cross.rs, which compares its .pkg too). It
+/// builds in the stub builds' shared target dir, so it compiles no std of
+/// its own.
 #[test]
 #[ignore = "real cross build (full tier): bsdx package builds the sysinfo template"]
 fn bsdx_package_builds_checks_and_packages_a_real_project() {
@@ -642,7 +644,7 @@ fn bsdx_package_builds_checks_and_packages_a_real_project() {
         .args(["package", "--json", "--out"])
         .arg_path(out.path())
         .dir(&dest)
-        .env("CARGO_TARGET_DIR", shared_dir("target-package"))
+        .env("CARGO_TARGET_DIR", stub_target_dir())
         .run()
         .success()
         .json();

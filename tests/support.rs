@@ -19,6 +19,16 @@ pub fn shared_dir(name: &str) -> PathBuf {
     dir
 }
 
+/// The shared dir of `bsdx repro`'s two copies (tests/cross.rs).
+pub const REPRO_WORK: &str = "repro-work";
+
+/// The target dir every x86_64 stub build for the default release shares
+/// (`bsdx repro`'s first copy's): std is compiled there once, not once per
+/// test (cargo locks the dir, so concurrent tests take turns).
+pub fn stub_target_dir() -> PathBuf {
+    shared_dir(REPRO_WORK).join("a/target")
+}
+
 /// Whether a test's input is there. A plain clone has no `../shared` beside
 /// it and maybe no network: the test then prints why and skips (`false`).
 /// `.ci/run` sets `BSDX_TEST_REQUIRE_ALL=1`, under which a missing input
