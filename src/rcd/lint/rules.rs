@@ -73,7 +73,7 @@ fn name(s: &Script) -> Vec<Finding> {
                 .into(),
             format!(
                 "add name=\"{}\" before load_rc_config",
-                s.file_name.replace('-', "_")
+                s.name_or_suggested()
             ),
         )],
         Some(n)
@@ -147,7 +147,7 @@ fn rc_subr(s: &Script) -> Vec<Finding> {
 
 /// `rcvar=${name}_enable`.
 fn rcvar(s: &Script) -> Vec<Finding> {
-    let name = s.name();
+    let name = s.name_or_suggested();
     match s.get("rcvar") {
         None => vec![finding(
             Level::Error,
@@ -329,6 +329,22 @@ run_rc_command "$1"
         assert_eq!(
             found(rcvar, "rcvar=\"mybot_enable\"", "rcvar=\"bot_enable\""),
             [(Code::RcvarName, 10)]
+        );
+        // With no `name=`, the fix names the variable the `name` rule's own
+        // fix would create, not `_enable`.
+        let nameless = script(&GOOD.replacen("name=\"mybot\"", "", 1).replacen(
+            "rcvar=\"mybot_enable\"",
+            "",
+            1,
+        ));
+        let f = rcvar(&nameless);
+        assert_eq!(f.len(), 1);
+        let fix = &f[0].fix;
+        let suggested = nameless.name_or_suggested();
+        assert!(!suggested.is_empty());
+        assert!(
+            fix.contains(&format!("rcvar=\"{suggested}_enable\"")),
+            "{fix}"
         );
         assert_eq!(
             found(load_rc_config, "load_rc_config $name", ""),

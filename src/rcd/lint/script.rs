@@ -121,6 +121,14 @@ impl Script {
         self.get("name").unwrap_or_default()
     }
 
+    /// `name`, or where it is not set the one the `name` rule suggests (the
+    /// file's name, `-` as `_`): fix texts that spell a variable then name a
+    /// real one, never `_enable`.
+    pub fn name_or_suggested(&self) -> String {
+        self.get("name")
+            .unwrap_or_else(|| self.file_name.replace('-', "_"))
+    }
+
     /// The line of `command_args`.
     pub fn args_line(&self) -> usize {
         self.line_of("command_args")
