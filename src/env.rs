@@ -201,9 +201,7 @@ pub fn compute(target: &Target, release: &Release, libs: &Libs, paths: &Paths) -
     }
     // bsdx's crt objects carry the note already (outside a section group,
     // so it survives --gc-sections); a second copy would only duplicate it.
-    let tag_in_crt = floor.crt.as_deref() == Some("bsdx")
-        && floor.libc_file.is_some()
-        && current("ZIG_LIBC").is_none();
+    let tag_in_crt = floor.crt_carries_note();
     if !tag_in_crt {
         flags.push("-C".into());
         flags.push(format!("link-arg={}", abi_tag.display()));

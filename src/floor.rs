@@ -85,6 +85,15 @@ pub struct Floor {
 }
 
 impl Floor {
+    /// Whether the crt objects every link uses carry the NT_FREEBSD_ABI_TAG
+    /// note: bsdx's do (assembled outside a section group, so `--gc-sections`
+    /// keeps it); Zig's own have none, and a sysroot's `crtbrand` puts it in
+    /// a group that `--gc-sections` drops. Where this is false the build
+    /// links bsdx's separate note object.
+    pub fn crt_carries_note(&self) -> bool {
+        self.crt.as_deref() == Some("bsdx") && self.libc_file.is_some()
+    }
+
     /// C compiler flags that make `__FreeBSD__`/`__FreeBSD_version` say the
     /// release (Zig defines them for 14.0 under `-target x86_64-freebsd`).
     pub fn cflags(&self) -> String {
@@ -102,6 +111,8 @@ impl Floor {
 /// `ZIG_LIBC` set by the user is kept: the floor is then whatever it names.
 pub fn yours(floor: &mut Floor, value: &str) {
     floor.exact = false;
+    // The crt objects are whatever that file names, not bsdx's.
+    floor.crt = None;
     floor.note = format!(
         "ZIG_LIBC is already set here ({value}): kept, so the build sees whatever libc it names; unset it for FreeBSD {}'s ({})",
         floor.release, floor.note
@@ -707,8 +718,11 @@ mod tests {
             f.cflags(),
             "-U__FreeBSD__ -D__FreeBSD__=13 -U__FreeBSD_version -D__FreeBSD_version=1305000"
         );
+        f.crt = Some("bsdx".into());
+        assert!(f.crt_carries_note());
         yours(&mut f, "/mine");
         assert!(!f.exact);
+        assert!(!f.crt_carries_note(), "your ZIG_LIBC names your crt");
         assert!(
             f.note.starts_with("ZIG_LIBC is already set here (/mine)"),
             "{}",

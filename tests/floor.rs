@@ -223,6 +223,21 @@ fn zig_libc_you_set_is_kept_and_15_x_says_it_is_approximate() {
         .json();
     assert_eq!(var(&env, "ZIG_LIBC"), None, "not set over yours");
     assert_eq!(env["floor"]["exact"], false);
+    // Your libc file names your crt objects, not bsdx's: the note object is
+    // linked, since they may carry no note.
+    assert!(env["floor"]["crt"].is_null(), "{:#}", env["floor"]);
+    let tag = env["abi_tag"].as_str().unwrap();
+    let rustflags = var(&env, "CARGO_TARGET_X86_64_UNKNOWN_FREEBSD_RUSTFLAGS").unwrap();
+    assert!(rustflags.contains(tag), "{rustflags}");
+    // Without it, bsdx's crt objects carry the note and the object is not
+    // linked: one note per binary.
+    let own = env_json("13.5", None);
+    assert_eq!(own["floor"]["crt"], "bsdx");
+    let rustflags = var(&own, "CARGO_TARGET_X86_64_UNKNOWN_FREEBSD_RUSTFLAGS").unwrap();
+    assert!(
+        !rustflags.contains(own["abi_tag"].as_str().unwrap()),
+        "{rustflags}"
+    );
     assert!(env["floor"]["note"]
         .as_str()
         .unwrap()
