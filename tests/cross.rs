@@ -27,6 +27,20 @@ fn a_target() -> PathBuf {
     stub_target_dir()
 }
 
+/// The release profile both templates ship. Under `-Zbuild-std` std is
+/// compiled with the project's profile (LTO decides whether its objects
+/// carry bitcode), so the fixtures written here use the same one and share
+/// the templates' std in `W/a` and `W/bb` instead of compiling their own.
+const TEMPLATE_PROFILE: &str = "[profile.release]\nstrip = true\nlto = \"thin\"\n";
+
+/// A `Cargo.toml` for a fixture project: its own workspace, the templates'
+/// release profile, and `extra` package keys.
+fn fixture_manifest(name: &str, extra: &str) -> String {
+    format!(
+        "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n{extra}[workspace]\n{TEMPLATE_PROFILE}"
+    )
+}
+
 /// Print what cargo compiled (for `--nocapture` and `.ci/run`'s std count).
 fn log_compiles(label: &str, run: &Run) -> usize {
     let err = run.stderr();
@@ -179,7 +193,11 @@ fn sysinfo_example_cross_builds_against_a_base_txz_layout() {
 #[ignore = "real cross build (full tier): cargo test --locked -- --ignored"]
 fn a_symbol_the_real_library_lacks_fails_at_link_time() {
     let dir = own_project("missing-symbol");
-    std::fs::write(dir.join("Cargo.toml"), "[package]\nname = \"missing-symbol\"\nversion = \"0.1.0\"\nedition = \"2021\"\n[workspace]\n").unwrap();
+    std::fs::write(
+        dir.join("Cargo.toml"),
+        fixture_manifest("missing-symbol", ""),
+    )
+    .unwrap();
     let main = |sym: &str| {
         format!("#[link(name = \"kvm\")]\nunsafe extern \"C\" {{ fn {sym}() -> i32; }}\nfn main() {{ println!(\"{{}}\", unsafe {{ {sym}() }}); }}\n")
     };
@@ -216,11 +234,7 @@ fn files_named(dir: &Path, name: &str) -> Vec<PathBuf> {
 #[ignore = "real cross build (full tier): cargo test --locked -- --ignored"]
 fn a_cold_zig_cache_is_warmed_with_the_runtimes_the_link_uses() {
     let dir = own_project("warm-link");
-    std::fs::write(
-        dir.join("Cargo.toml"),
-        "[package]\nname = \"warm-link\"\nversion = \"0.1.0\"\nedition = \"2021\"\n[workspace]\n",
-    )
-    .unwrap();
+    std::fs::write(dir.join("Cargo.toml"), fixture_manifest("warm-link", "")).unwrap();
     std::fs::write(
         dir.join("src/main.rs"),
         "fn main() { println!(\"warm\"); }\n",
@@ -352,7 +366,11 @@ fn bot_template_cross_builds_with_zero_extra_flags_reproducibly() {
 #[ignore = "real cross build (full tier): cargo test --locked -- --ignored"]
 fn a_non_reproducible_project_is_explained() {
     let dir = own_project("nonrepro");
-    std::fs::write(dir.join("Cargo.toml"), "[package]\nname = \"nonrepro\"\nversion = \"0.1.0\"\nedition = \"2021\"\nbuild = \"build.rs\"\n[workspace]\n").unwrap();
+    std::fs::write(
+        dir.join("Cargo.toml"),
+        fixture_manifest("nonrepro", "build = \"build.rs\"\n"),
+    )
+    .unwrap();
     std::fs::write(dir.join("build.rs"), "fn main() { println!(\"cargo:rustc-env=BUILT_IN={}\", std::env::var(\"CARGO_MANIFEST_DIR\").unwrap()); }\n").unwrap();
     std::fs::write(
         dir.join("src/main.rs"),
