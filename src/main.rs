@@ -12,6 +12,18 @@
 //! (Under `cargo test` the harness's own `main` runs, with no tests here.)
 #![cfg_attr(not(test), no_main)]
 
+/// `pow` for this executable, from the `libm` crate (pure Rust): bsdx's one
+/// libm import is `pow` (indicatif's progress estimates, through
+/// `f64::powf`). With it defined here libm.so.6 drops out of DT_NEEDED
+/// (rustc links with `--as-needed`), so no start of bsdx maps, relocates and
+/// runs the ifunc resolvers of a library it calls once in a progress bar:
+/// about a tenth of `bsdx check`'s page faults (benches/check.sh).
+#[cfg(not(test))]
+#[no_mangle]
+pub extern "C" fn pow(x: f64, y: f64) -> f64 {
+    libm::pow(x, y)
+}
+
 /// The process entry point, called by the C runtime.
 #[cfg(not(test))]
 #[no_mangle]

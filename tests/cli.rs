@@ -328,3 +328,28 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     files
 }
+
+/// bsdx defines its one libm import (`pow`, src/main.rs), so the executable
+/// needs no libm.so.6: one library fewer mapped and relocated at every start.
+/// Fails when a new libm function creeps in (then define it there too, or
+/// accept the cost and drop this test).
+#[test]
+fn bsdx_needs_no_libm() {
+    let bytes = std::fs::read(env!("CARGO_BIN_EXE_bsdx")).unwrap();
+    let elf = goblin::elf::Elf::parse(&bytes).unwrap();
+    assert!(
+        elf.libraries.iter().any(|l| l.starts_with("libc.so")),
+        "{:?}",
+        elf.libraries
+    );
+    assert!(
+        !elf.libraries.iter().any(|l| l.starts_with("libm.so")),
+        "bsdx needs {:?}; libm's symbols it imports: {:?}",
+        elf.libraries,
+        elf.dynsyms
+            .iter()
+            .filter(|s| s.is_import())
+            .filter_map(|s| elf.dynstrtab.get_at(s.st_name))
+            .collect::<Vec<_>>()
+    );
+}
