@@ -24,7 +24,12 @@ pub fn fixture() -> PathBuf {
                 .success()
                 .json();
             let note = env["abi_tag"].as_str().unwrap().to_string();
-            let bin = cc(&dir, "hello", HELLO, &[&note]);
+            // Without debug info, as bsdx's release links (`-Wl,--strip-debug`):
+            // the crt objects Zig keeps in its global cache carry the working
+            // directory of whichever compile built them first (another test's
+            // temp dir) and Zig's install path, so with them the package's
+            // sha256 below would depend on test order and on the machine.
+            let bin = cc(&dir, "hello", HELLO, &[&note, "-Wl,--strip-debug"]);
             bsdx().args(["brand"]).arg_path(&bin).run().success();
             bin
         })
