@@ -44,7 +44,7 @@ use crate::toolchain::Zig;
 /// The generated libc installation file inside a floor directory.
 pub const LIBC_FILE: &str = "zig-libc.txt";
 /// Bumped when what bsdx puts in a floor directory changes.
-const LAYOUT: &str = "floor-2";
+const LAYOUT: &str = "floor-3";
 
 /// The libc family: the libraries Zig provides itself for FreeBSD, which a
 /// `ZIG_LIBC` build must find in `crt_dir` instead.
@@ -418,7 +418,13 @@ pub fn crt_objects(
             .command()
             .current_dir(w)
             .args(["cc", "-target", target.zig, "-c", "-nostdinc"])
-            .args(["-DSTRIP_FBSDID", "-Qunused-arguments", "-w"])
+            // No debug info: `zig cc` emits it by default, and it would
+            // carry this temporary directory (DW_AT_comp_dir) and Zig's
+            // install path into every binary linked with debug info kept
+            // (`strip = "none"`, `debug = true`), so the same source would
+            // give different bytes on another machine or after the cache
+            // is rebuilt. FreeBSD's own crt objects carry none either.
+            .args(["-g0", "-DSTRIP_FBSDID", "-Qunused-arguments", "-w"])
             .args(&version)
             .args(&includes)
             .args(extra)

@@ -90,6 +90,49 @@ fn check(release: &str, path: &Path) -> serde_json::Value {
         .json()
 }
 
+/// The crt objects of the floor `env` names (`crt_dir` in its `ZIG_LIBC`
+/// file) carry no debug info and no path: they are linked into every
+/// program, and a path in them (the temporary directory they were compiled
+/// in, Zig's install path) would make a build with debug info kept differ
+/// from machine to machine.
+fn crt_objects_carry_no_machine_paths(env: &serde_json::Value) {
+    let libc = std::fs::read_to_string(var(env, "ZIG_LIBC").unwrap()).unwrap();
+    let crt_dir = libc
+        .lines()
+        .find_map(|l| l.strip_prefix("crt_dir="))
+        .expect("crt_dir in the ZIG_LIBC file");
+    // Zig's install directory (its `lib` holds the csu sources).
+    let zig_home = zig_binary().parent().unwrap().display().to_string();
+    let mut seen = 0;
+    for e in std::fs::read_dir(crt_dir).unwrap() {
+        let path = e.unwrap().path();
+        if path.extension().is_none_or(|x| x != "o") {
+            continue;
+        }
+        seen += 1;
+        let bytes = std::fs::read(&path).unwrap();
+        let elf = goblin::elf::Elf::parse(&bytes).unwrap();
+        let debug: Vec<&str> = elf
+            .section_headers
+            .iter()
+            .filter_map(|s| elf.shdr_strtab.get_at(s.sh_name))
+            .filter(|n| n.starts_with(".debug"))
+            .collect();
+        assert!(debug.is_empty(), "{}: {debug:?}", path.display());
+        for needle in ["/tmp/", zig_home.as_str()] {
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()),
+                "{} holds {needle}",
+                path.display()
+            );
+        }
+    }
+    assert!(
+        seen >= 8,
+        "crt1.o, Scrt1.o, crti.o, crtbegin*.o, … in {crt_dir}"
+    );
+}
+
 /// Configure (probe) and build the program for `release`; returns whether
 /// the probe linked and the program.
 fn configure_and_build(env: &serde_json::Value, dir: &Path, version: u32) -> (bool, PathBuf) {
@@ -143,6 +186,7 @@ fn a_configure_probe_falls_back_on_13_5_and_finds_secure_getenv_on_14_2() {
     assert_eq!(env["floor"]["release"], "13.5");
     assert_eq!(env["floor"]["exact"], true, "{:#}", env["floor"]);
     assert!(var(&env, "ZIG_LIBC").is_some());
+    crt_objects_carry_no_machine_paths(&env);
     let (have, prog) = configure_and_build(&env, &tmp.path().join("13.5"), 1305000);
     assert!(!have, "13.5 has no secure_getenv: the probe must not link");
     assert_eq!(abi_note(&prog), 1305000, "the ABI note says 13.5");
