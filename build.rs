@@ -2,7 +2,9 @@
 //! as JSON for `bsdx stubs`) into a compact pre-indexed form that
 //! `bsdx check` searches without parsing anything at run time: see
 //! `src/model/abi.rs` (`Packed`) for the layout, and its unit test that the
-//! packed form equals the JSON.
+//! packed form equals the JSON. Also writes `data/releases.json` as the Rust
+//! expression that builds `model::release::Catalog` (`catalog_rs`), and
+//! links bsdx position-dependent (`link_position_dependent`).
 
 use std::fs;
 use std::path::Path;
@@ -188,29 +190,186 @@ fn main() {
     }
     table.push(']');
     fs::write(Path::new(&out).join("abi_packed.rs"), table).expect("write abi_packed.rs");
-    minify_catalog(&out);
+    catalog_rs(&out);
 }
 
-/// `data/releases.json` without its prose (`about`, `*_about`) and
-/// whitespace: what every bsdx command parses at start (`model::release::catalog`),
-/// about half the bytes. The file itself stays the source (and cache keys
-/// hash it whole).
-fn minify_catalog(out: &str) {
-    fn strip(v: Value) -> Value {
-        match v {
-            Value::Object(m) => Value::Object(
-                m.into_iter()
-                    .filter(|(k, _)| k != "about" && !k.ends_with("_about"))
-                    .map(|(k, v)| (k, strip(v)))
-                    .collect(),
-            ),
-            Value::Array(a) => Value::Array(a.into_iter().map(strip).collect()),
-            v => v,
-        }
-    }
+/// `data/releases.json` as Rust: an expression that builds the
+/// `model::release::Catalog` it deserialises to, so no bsdx command parses
+/// JSON at start (the parse was a fifth of a `bsdx check`'s instructions).
+/// The file stays the source (read by the flake too; cache keys hash it
+/// whole), and a unit test checks the built value equals a parse of it.
+/// Every key is consumed here: one this generator does not know (a new
+/// field in the data) stops the build until it and the struct learn it.
+fn catalog_rs(out: &str) {
     println!("cargo:rerun-if-changed=data/releases.json");
     let text = fs::read_to_string("data/releases.json").expect("read data/releases.json");
     let json: Value = serde_json::from_str(&text).expect("data/releases.json is valid JSON");
-    let min = serde_json::to_string(&strip(json)).expect("serialise");
-    fs::write(Path::new(out).join("releases.min.json"), min).expect("write releases.min.json");
+    let code = Gen::new(&json, "catalog").catalog();
+    fs::write(Path::new(out).join("catalog.rs"), code).expect("write catalog.rs");
+}
+
+/// Reads one JSON object for the generator, key by key, and insists at the
+/// end that every key (but prose: `about`, `*_about`) was read.
+struct Gen<'a> {
+    obj: &'a serde_json::Map<String, Value>,
+    at: String,
+    used: std::cell::RefCell<Vec<&'a str>>,
+}
+
+fn lit(s: &str) -> String {
+    format!("String::from({s:?})")
+}
+
+impl<'a> Gen<'a> {
+    fn new(v: &'a Value, at: &str) -> Gen<'a> {
+        let obj = v
+            .as_object()
+            .unwrap_or_else(|| panic!("data/releases.json: {at} is not an object"));
+        Gen {
+            obj,
+            at: at.to_string(),
+            used: std::cell::RefCell::new(Vec::new()),
+        }
+    }
+
+    fn get(&self, key: &'a str) -> Option<&'a Value> {
+        self.used.borrow_mut().push(key);
+        self.obj.get(key)
+    }
+
+    fn need(&self, key: &'a str) -> &'a Value {
+        self.get(key)
+            .unwrap_or_else(|| panic!("data/releases.json: {} has no {key}", self.at))
+    }
+
+    fn str(&self, key: &'a str) -> String {
+        let v = self.need(key);
+        lit(v
+            .as_str()
+            .unwrap_or_else(|| panic!("{}.{key}: not a string", self.at)))
+    }
+
+    fn num(&self, key: &'a str) -> u64 {
+        let v = self.need(key);
+        v.as_u64()
+            .unwrap_or_else(|| panic!("{}.{key}: not a number", self.at))
+    }
+
+    fn flag(&self, key: &'a str) -> bool {
+        self.get(key).is_some_and(|v| {
+            v.as_bool()
+                .unwrap_or_else(|| panic!("{}.{key}: not a boolean", self.at))
+        })
+    }
+
+    fn strings(&self, key: &'a str, required: bool) -> String {
+        let items: Vec<String> = match self.get(key) {
+            None if !required => Vec::new(),
+            None => panic!("data/releases.json: {} has no {key}", self.at),
+            Some(v) => v
+                .as_array()
+                .unwrap_or_else(|| panic!("{}.{key}: not a list", self.at))
+                .iter()
+                .map(|s| lit(s.as_str().expect("a list of strings")))
+                .collect(),
+        };
+        format!("vec![{}]", items.join(", "))
+    }
+
+    fn done(&self) {
+        for k in self.obj.keys() {
+            let prose = k == "about" || k.ends_with("_about");
+            if !prose && !self.used.borrow().contains(&k.as_str()) {
+                panic!(
+                    "data/releases.json: {}.{k} is new to build.rs: teach `catalog_rs` and model::release",
+                    self.at
+                );
+            }
+        }
+    }
+
+    fn catalog(&self) -> String {
+        let releases: Vec<String> = self
+            .need("releases")
+            .as_array()
+            .expect("releases is a list")
+            .iter()
+            .enumerate()
+            .map(|(i, r)| Gen::new(r, &format!("releases[{i}]")).release())
+            .collect();
+        let code = format!(
+            "Catalog {{\n    schema: {},\n    default_release: {},\n    releases: vec![\n{}    ],\n    zig_provides: {},\n    cargo_zigbuild_filtered: {},\n    default_stubs: {},\n    url_forms: {},\n}}\n",
+            self.num("schema"),
+            self.str("default_release"),
+            releases.concat(),
+            self.strings("zig_provides", true),
+            self.strings("cargo_zigbuild_filtered", true),
+            self.strings("default_stubs", true),
+            self.strings("url_forms", true),
+        );
+        self.done();
+        code
+    }
+
+    fn release(&self) -> String {
+        let renamed: Vec<String> = self
+            .get("renamed")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| {
+                format!(
+                    "({}, {})",
+                    lit(k),
+                    lit(v.as_str().expect("renamed: strings"))
+                )
+            })
+            .collect();
+        let pins: Vec<String> = self
+            .need("base_txz")
+            .as_object()
+            .expect("base_txz is an object")
+            .iter()
+            .map(|(arch, p)| {
+                let at = format!("{}.base_txz.{arch}", self.at);
+                format!("({}, {})", lit(arch), Gen::new(p, &at).pin())
+            })
+            .collect();
+        let code = format!(
+            "        Release {{\n            release: {},\n            freebsd_version: {},\n            exact: {},\n            symbols: {},\n            renamed: BTreeMap::from([{}]),\n            added: {},\n            base_txz: BTreeMap::from([{}]),\n        }},\n",
+            self.str("release"),
+            self.num("freebsd_version"),
+            self.flag("exact"),
+            self.strings("symbols", true),
+            renamed.join(", "),
+            self.strings("added", false),
+            pins.join(",\n                "),
+        );
+        self.done();
+        code
+    }
+
+    fn pin(&self) -> String {
+        let opt_num = |k: &'a str| match self.get(k) {
+            Some(v) => format!("Some({})", v.as_u64().expect("a number")),
+            None => "None".to_string(),
+        };
+        let opt_str = |k: &'a str| match self.get(k) {
+            Some(v) => format!("Some({})", lit(v.as_str().expect("a string"))),
+            None => "None".to_string(),
+        };
+        let code = format!(
+            "Pin {{ machine: {}, machine_arch: {}, sha256: {}, sources: {}, single_source: {}, urls: {}, size: {}, note: {} }}",
+            self.str("machine"),
+            self.str("machine_arch"),
+            self.str("sha256"),
+            self.num("sources"),
+            self.flag("single_source"),
+            self.strings("urls", true),
+            opt_num("size"),
+            opt_str("note"),
+        );
+        self.done();
+        code
+    }
 }
