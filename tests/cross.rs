@@ -42,7 +42,7 @@ fn fixture_manifest(name: &str, extra: &str) -> String {
 }
 
 /// Print what cargo compiled (for `--nocapture` and `.ci/run`'s std count).
-fn log_compiles(label: &str, run: &Run) -> usize {
+pub fn log_compiles(label: &str, run: &Run) -> usize {
     let err = run.stderr();
     let compiled: Vec<&str> = err
         .lines()

@@ -387,8 +387,9 @@ fn a_new_project_built_for_13_5_passes_check_for_13_5() {
         .env("CARGO_TARGET_DIR", shared_dir("target-floor"))
         .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "0")
         .env("CARGO_PROFILE_RELEASE_LTO", "false")
-        .run()
-        .success();
+        .run();
+    crate::cross::log_compiles("13.5 build", &run);
+    let run = run.success();
     let bin = PathBuf::from(run.stdout().lines().last().unwrap().trim());
     assert!(bin.is_file(), "{}", bin.display());
     assert_eq!(abi_note(&bin), 1305000);
