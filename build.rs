@@ -255,24 +255,34 @@ impl<'a> Gen<'a> {
             .unwrap_or_else(|| panic!("{}.{key}: not a number", self.at))
     }
 
-    fn flag(&self, key: &'a str) -> bool {
-        self.get(key).is_some_and(|v| {
+    /// `key`'s value; a missing one stops the build when `required`
+    /// (serde has no `#[serde(default)]` for it either).
+    fn field(&self, key: &'a str, required: bool) -> Option<&'a Value> {
+        if required {
+            Some(self.need(key))
+        } else {
+            self.get(key)
+        }
+    }
+
+    fn flag(&self, key: &'a str, required: bool) -> bool {
+        self.field(key, required).is_some_and(|v| {
             v.as_bool()
                 .unwrap_or_else(|| panic!("{}.{key}: not a boolean", self.at))
         })
     }
 
     fn strings(&self, key: &'a str, required: bool) -> String {
-        let items: Vec<String> = match self.get(key) {
-            None if !required => Vec::new(),
-            None => panic!("data/releases.json: {} has no {key}", self.at),
-            Some(v) => v
-                .as_array()
-                .unwrap_or_else(|| panic!("{}.{key}: not a list", self.at))
-                .iter()
-                .map(|s| lit(s.as_str().expect("a list of strings")))
-                .collect(),
-        };
+        let items: Vec<String> = self
+            .field(key, required)
+            .map(|v| {
+                v.as_array()
+                    .unwrap_or_else(|| panic!("{}.{key}: not a list", self.at))
+                    .iter()
+                    .map(|s| lit(s.as_str().expect("a list of strings")))
+                    .collect()
+            })
+            .unwrap_or_default();
         format!("vec![{}]", items.join(", "))
     }
 
@@ -313,8 +323,11 @@ impl<'a> Gen<'a> {
 
     fn release(&self) -> String {
         let renamed: Vec<String> = self
-            .get("renamed")
-            .and_then(Value::as_object)
+            .field("renamed", false)
+            .map(|v| {
+                v.as_object()
+                    .unwrap_or_else(|| panic!("{}.renamed: not an object", self.at))
+            })
             .into_iter()
             .flatten()
             .map(|(k, v)| {
@@ -339,7 +352,7 @@ impl<'a> Gen<'a> {
             "        Release {{\n            release: {},\n            freebsd_version: {},\n            exact: {},\n            symbols: {},\n            renamed: BTreeMap::from([{}]),\n            added: {},\n            base_txz: BTreeMap::from([{}]),\n        }},\n",
             self.str("release"),
             self.num("freebsd_version"),
-            self.flag("exact"),
+            self.flag("exact", true),
             self.strings("symbols", true),
             renamed.join(", "),
             self.strings("added", false),
@@ -364,7 +377,7 @@ impl<'a> Gen<'a> {
             self.str("machine_arch"),
             self.str("sha256"),
             self.num("sources"),
-            self.flag("single_source"),
+            self.flag("single_source", false),
             self.strings("urls", true),
             opt_num("size"),
             opt_str("note"),
