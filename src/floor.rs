@@ -424,6 +424,9 @@ pub fn crt_objects(
             // (`strip = "none"`, `debug = true`), so the same source would
             // give different bytes on another machine or after the cache
             // is rebuilt. FreeBSD's own crt objects carry none either.
+            // (Zig's own runtimes, compiler-rt among them, still carry Zig's
+            // paths in their debug info: see the README's "Reproducible
+            // builds".)
             .args(["-g0", "-DSTRIP_FBSDID", "-Qunused-arguments", "-w"])
             .args(&version)
             .args(&includes)
