@@ -4,7 +4,8 @@
 //! `src/model/abi.rs` (`Packed`) for the layout, and its unit test that the
 //! packed form equals the JSON. Also writes `data/releases.json` as the Rust
 //! expression that builds `model::release::Catalog` (`catalog_rs`), and
-//! links bsdx position-dependent (`link_position_dependent`).
+//! links bsdx position-dependent (`link_position_dependent`) with the
+//! unwinder linked in (`link_unwinder_statically`).
 
 use std::fs;
 use std::path::Path;
@@ -161,8 +162,46 @@ fn link_position_dependent() {
     }
 }
 
+/// The unwinder std calls (`_Unwind_*`, for panics and backtraces) comes
+/// from `libgcc_eh.a`, linked into bsdx as `gcc -static-libgcc` would,
+/// instead of from `libgcc_s.so.1`, which ld.so would otherwise open, map
+/// and relocate at every start (std names `-lgcc_s`; with the unwinder
+/// already defined, `--as-needed` drops it). The archive is the one the
+/// linker's own gcc ships (`-print-file-name`); where there is none, bsdx
+/// links as before. `BSDX_BUILD_LIBGCC_S=1` keeps the shared unwinder.
+fn link_unwinder_statically() {
+    println!("cargo:rerun-if-env-changed=BSDX_BUILD_LIBGCC_S");
+    println!("cargo:rerun-if-env-changed=RUSTC_LINKER");
+    let var = |k: &str| std::env::var(k).unwrap_or_default();
+    let shared = std::env::var_os("BSDX_BUILD_LIBGCC_S").is_some_and(|v| !v.is_empty() && v != "0");
+    // Which unwinder bsdx starts with, for tests/cli.rs to hold it to.
+    let unwinder = |how: &str| println!("cargo:rustc-env=BSDX_UNWINDER={how}");
+    if var("CARGO_CFG_TARGET_OS") != "linux" || var("CARGO_CFG_TARGET_ENV") != "gnu" || shared {
+        return unwinder("default");
+    }
+    let linker = std::env::var("RUSTC_LINKER").unwrap_or_else(|_| "cc".into());
+    let found = std::process::Command::new(&linker)
+        .arg("-print-file-name=libgcc_eh.a")
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
+    let Some(archive) = found
+        .map(std::path::PathBuf::from)
+        .filter(|p| p.is_absolute() && p.is_file())
+    else {
+        println!("cargo:warning={linker} has no libgcc_eh.a: bsdx loads libgcc_s.so.1 at start");
+        return unwinder("default");
+    };
+    let dir = archive.parent().expect("an absolute file has a parent");
+    println!("cargo:rustc-link-search=native={}", dir.display());
+    println!("cargo:rustc-link-lib=static:+whole-archive,-bundle=gcc_eh");
+    unwinder("libgcc_eh.a");
+}
+
 fn main() {
     link_position_dependent();
+    link_unwinder_statically();
     let dir = Path::new("stubs/abi");
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed=stubs/abi");

@@ -329,6 +329,61 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     files
 }
 
+/// build.rs links the unwinder from libgcc_eh.a (`link_unwinder_statically`),
+/// so no start of bsdx opens, maps and relocates libgcc_s.so.1 (a tenth of
+/// `bsdx check`'s wall time, benches/check.sh). This test binary is linked
+/// the same way (it links the bsdx library, which carries the archive), so
+/// it also shows the linked-in unwinder at work: a panic unwinds through
+/// frames (their drops run) to `catch_unwind`, and a backtrace walks them.
+#[test]
+fn bsdx_starts_without_libgcc_s_and_still_unwinds() {
+    let needs_gcc_s = |path: &std::path::Path| {
+        let bytes = std::fs::read(path).unwrap();
+        let elf = goblin::elf::Elf::parse(&bytes).unwrap();
+        let libs: Vec<String> = elf.libraries.iter().map(|l| l.to_string()).collect();
+        assert!(libs.iter().any(|l| l.starts_with("libc.so")), "{libs:?}");
+        libs.iter().any(|l| l.starts_with("libgcc_s"))
+    };
+    let exe = std::env::current_exe().unwrap();
+    let bsdx = std::path::Path::new(env!("CARGO_BIN_EXE_bsdx"));
+    match env!("BSDX_UNWINDER") {
+        "libgcc_eh.a" => {
+            assert!(!needs_gcc_s(bsdx), "bsdx still needs libgcc_s");
+            assert!(!needs_gcc_s(&exe), "this test binary still needs libgcc_s");
+        }
+        other => {
+            eprintln!("skipped the DT_NEEDED half: unwinder {other} (no libgcc_eh.a at build time)")
+        }
+    }
+
+    struct Dropped<'a>(&'a std::cell::Cell<u32>);
+    impl Drop for Dropped<'_> {
+        fn drop(&mut self) {
+            self.0.set(self.0.get() + 1);
+        }
+    }
+    #[inline(never)]
+    fn deep(n: u32, drops: &std::cell::Cell<u32>) -> std::backtrace::Backtrace {
+        let _guard = Dropped(drops);
+        if n == 0 {
+            let trace = std::backtrace::Backtrace::force_capture();
+            std::panic::panic_any(trace);
+        }
+        deep(n - 1, drops)
+    }
+    let drops = std::cell::Cell::new(0);
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| deep(3, &drops)));
+    std::panic::set_hook(hook);
+    let payload = caught.expect_err("the panic was caught");
+    assert_eq!(drops.get(), 4, "every frame's drop ran while unwinding");
+    let trace = payload.downcast::<std::backtrace::Backtrace>().unwrap();
+    assert_eq!(trace.status(), std::backtrace::BacktraceStatus::Captured);
+    let text = trace.to_string();
+    assert!(text.matches("deep").count() >= 4, "{text}");
+}
+
 /// bsdx defines its one libm import (`pow`, src/main.rs), so the executable
 /// needs no libm.so.6: one library fewer mapped and relocated at every start.
 /// Fails when a new libm function creeps in (then define it there too, or
