@@ -24,3 +24,12 @@ file "$bin" | grep -q "FreeBSD" || { echo "not a FreeBSD binary: $bin" >&2; exit
 echo "== quickstart steps (seconds since start)"
 grep '^quickstart: ' "$work/log"
 printf 'quickstart total: %d s (goal <= 420 s on a fresh machine; packages already installed here)\n' "$total"
+# The work's own floor: the CPU seconds every step spent (the kernel's count,
+# the last step line), spread perfectly over this machine's cores. No order
+# or overlap of the same work finishes below it; only less work does.
+cpu=$(grep '^quickstart: ' "$work/log" | tail -n 1 | sed -n 's/.*CPU \([0-9]*\) s.*/\1/p')
+cores=$(nproc)
+if [ -n "$cpu" ]; then
+  printf 'quickstart CPU: %d s on %d cores: no schedule of this work ends before %d s (%.0f %% of the wall time was that floor)\n' \
+    "$cpu" "$cores" "$((cpu / cores))" "$(awk "BEGIN { print 100 * $cpu / $cores / $total }")"
+fi
