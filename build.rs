@@ -193,6 +193,8 @@ fn link_unwinder_statically() {
         println!("cargo:warning={linker} has no libgcc_eh.a: bsdx loads libgcc_s.so.1 at start");
         return unwinder("default");
     };
+    // A gcc upgrade moves or removes the archive: look again then.
+    println!("cargo:rerun-if-changed={}", archive.display());
     let dir = archive.parent().expect("an absolute file has a parent");
     println!("cargo:rustc-link-search=native={}", dir.display());
     println!("cargo:rustc-link-lib=static:+whole-archive,-bundle=gcc_eh");
