@@ -146,6 +146,13 @@ fn pack(json: &Value, file: &str) -> Vec<u8> {
     all
 }
 
+/// Whether the build flag `name` is set (to anything but empty or `0`);
+/// cargo reruns build.rs when it changes.
+fn build_flag(name: &str) -> bool {
+    println!("cargo:rerun-if-env-changed={name}");
+    std::env::var_os(name).is_some_and(|v| !v.is_empty() && v != "0")
+}
+
 /// bsdx is a short-lived command (`bsdx check` should finish before readelf
 /// does): linked as a position-dependent executable, its ~9,000 relative
 /// relocations are resolved at link time instead of by ld.so at every start,
@@ -154,10 +161,8 @@ fn pack(json: &Value, file: &str) -> Vec<u8> {
 /// 0.27 M). The cost is ASLR for bsdx's own image (its libraries, heap and
 /// stack stay randomised). `BSDX_BUILD_PIE=1` keeps a PIE.
 fn link_position_dependent() {
-    println!("cargo:rerun-if-env-changed=BSDX_BUILD_PIE");
     let linux = std::env::var("CARGO_CFG_TARGET_OS").is_ok_and(|os| os == "linux");
-    let pie = std::env::var_os("BSDX_BUILD_PIE").is_some_and(|v| !v.is_empty() && v != "0");
-    if linux && !pie {
+    if linux && !build_flag("BSDX_BUILD_PIE") {
         println!("cargo:rustc-link-arg-bins=-no-pie");
     }
 }
@@ -170,10 +175,9 @@ fn link_position_dependent() {
 /// linker's own gcc ships (`-print-file-name`); where there is none, bsdx
 /// links as before. `BSDX_BUILD_LIBGCC_S=1` keeps the shared unwinder.
 fn link_unwinder_statically() {
-    println!("cargo:rerun-if-env-changed=BSDX_BUILD_LIBGCC_S");
     println!("cargo:rerun-if-env-changed=RUSTC_LINKER");
     let var = |k: &str| std::env::var(k).unwrap_or_default();
-    let shared = std::env::var_os("BSDX_BUILD_LIBGCC_S").is_some_and(|v| !v.is_empty() && v != "0");
+    let shared = build_flag("BSDX_BUILD_LIBGCC_S");
     // Which unwinder bsdx starts with, for tests/cli.rs to hold it to.
     let unwinder = |how: &str| println!("cargo:rustc-env=BSDX_UNWINDER={how}");
     if var("CARGO_CFG_TARGET_OS") != "linux" || var("CARGO_CFG_TARGET_ENV") != "gnu" || shared {

@@ -338,11 +338,9 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 #[test]
 fn bsdx_starts_without_libgcc_s_and_still_unwinds() {
     let needs_gcc_s = |path: &std::path::Path| {
-        let bytes = std::fs::read(path).unwrap();
-        let elf = goblin::elf::Elf::parse(&bytes).unwrap();
-        let libs: Vec<String> = elf.libraries.iter().map(|l| l.to_string()).collect();
-        assert!(libs.iter().any(|l| l.starts_with("libc.so")), "{libs:?}");
-        libs.iter().any(|l| l.starts_with("libgcc_s"))
+        needed_libraries(path)
+            .iter()
+            .any(|l| l.starts_with("libgcc_s"))
     };
     let exe = std::env::current_exe().unwrap();
     let bsdx = std::path::Path::new(env!("CARGO_BIN_EXE_bsdx"));
@@ -390,21 +388,33 @@ fn bsdx_starts_without_libgcc_s_and_still_unwinds() {
 /// accept the cost and drop this test).
 #[test]
 fn bsdx_needs_no_libm() {
-    let bytes = std::fs::read(env!("CARGO_BIN_EXE_bsdx")).unwrap();
+    let bsdx = std::path::Path::new(env!("CARGO_BIN_EXE_bsdx"));
+    let libs = needed_libraries(bsdx);
+    assert!(
+        !libs.iter().any(|l| l.starts_with("libm.so")),
+        "bsdx needs {libs:?}; libm's symbols it imports: {:?}",
+        imported_symbols(bsdx)
+    );
+}
+
+/// The DT_NEEDED libraries of a host executable, which must include libc
+/// (so a file that is not a dynamic glibc executable fails here, not later).
+fn needed_libraries(path: &std::path::Path) -> Vec<String> {
+    let bytes = std::fs::read(path).unwrap();
     let elf = goblin::elf::Elf::parse(&bytes).unwrap();
-    assert!(
-        elf.libraries.iter().any(|l| l.starts_with("libc.so")),
-        "{:?}",
-        elf.libraries
-    );
-    assert!(
-        !elf.libraries.iter().any(|l| l.starts_with("libm.so")),
-        "bsdx needs {:?}; libm's symbols it imports: {:?}",
-        elf.libraries,
-        elf.dynsyms
-            .iter()
-            .filter(|s| s.is_import())
-            .filter_map(|s| elf.dynstrtab.get_at(s.st_name))
-            .collect::<Vec<_>>()
-    );
+    let libs: Vec<String> = elf.libraries.iter().map(|l| l.to_string()).collect();
+    assert!(libs.iter().any(|l| l.starts_with("libc.so")), "{libs:?}");
+    libs
+}
+
+/// The names of the symbols a host executable imports (for failure messages).
+fn imported_symbols(path: &std::path::Path) -> Vec<String> {
+    let bytes = std::fs::read(path).unwrap();
+    let elf = goblin::elf::Elf::parse(&bytes).unwrap();
+    elf.dynsyms
+        .iter()
+        .filter(|s| s.is_import())
+        .filter_map(|s| elf.dynstrtab.get_at(s.st_name))
+        .map(str::to_string)
+        .collect()
 }
